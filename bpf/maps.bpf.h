@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Map definitions shared by router and guest objects (same names, pinned by name) plus counter
+ * helpers. */
+#ifndef EMBER_BPF_MAPS_H
+#define EMBER_BPF_MAPS_H
+
+#include "common.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMBER_MAX_SERVICES);
+	__type(key, struct ember_service_key);
+	__type(value, struct ember_service);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_svc SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMBER_MAX_APPS);
+	__type(key, __u32);
+	__type(value, struct ember_app);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_apps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMBER_MAX_GUESTS);
+	__type(key, __u32);
+	__type(value, struct ember_guest);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_guests SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMBER_MAX_GUESTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_tap_slot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, EMBER_MAX_TAPS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_taps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EMBER_MAX_FLOWS);
+	__type(key, struct ember_flow_key);
+	__type(value, struct ember_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EMBER_MAX_FLOWS);
+	__type(key, struct ember_rnat_key);
+	__type(value, struct ember_rnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_rnat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EMBER_MAX_GUESTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_load SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMBER_MAX_HOST_ADDRS);
+	__type(key, struct ember_addr_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_host_ip SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, EMBER_WAKE_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_wake SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EMBER_MAX_APPS);
+	__type(key, __u32);
+	__type(value, struct ember_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_app_ctr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EMBER_MAX_GUESTS);
+	__type(key, __u32);
+	__type(value, struct ember_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_gst_ctr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EMBER_V_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_verdicts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ember_debug);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_dbg SEC(".maps");
+
+/* Set by the loader (tests): record every decision in ember_dbg. */
+const volatile __u8 debug = 0;
+
+/* Counts the program's outcome and, in debug mode, records it; returns (action). */
+static __always_inline int verdict(int action, __u32 v, __u32 ifindex, __u32 app_id, __u32 slot,
+				   __u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&ember_verdicts, &v);
+	__u32 zero = 0;
+
+	if (n)
+		*n += 1;
+	if (debug) {
+		struct ember_debug *d = bpf_map_lookup_elem(&ember_dbg, &zero);
+
+		if (d) {
+			d->verdict = v;
+			d->ifindex = ifindex;
+			d->app_id = app_id;
+			d->slot = slot;
+			d->drop_reason = reason;
+		}
+	}
+	return action;
+}
+
+/* Adds one packet of (bytes) to a counter set; (new_flow) and (drop) < 0 = none. */
+static __always_inline void count(void *map, __u32 key, __u64 bytes, int new_flow, int drop)
+{
+	struct ember_counters *c = bpf_map_lookup_elem(map, &key);
+
+	if (!c)
+		return;
+	c->packets++;
+	c->bytes += bytes;
+	c->new_flows += new_flow > 0;
+	c->last_seen_ns = bpf_ktime_get_ns();
+	if (drop >= 0 && drop < EMBER_DROP_MAX)
+		c->drops[drop]++;
+}
+
+#endif

@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: Apache-2.0
+# Build rules for tests/ (included by the top-level Makefile).
+
+# --- netns integration test of the XDP dataplane (tests/netns/) ---
+# Root + BPF: client netns -> veth -> router -> taps -> guest netns, and the
+# wake path (exits 77 when it cannot run).
+DP_NETNS_OBJS := $(addprefix $(OBJ)/tests/netns/,dp_netns.o dp_netns_setup.o \
+	dp_netns_cases.o fwd.o echo.o nslib.o)
+
+$(OBJ)/tests/netns/%.o: CFLAGS += -Iuserspace -pthread
+
+$(TESTBIN)/dp_netns: $(DP_NETNS_OBJS) $(DP_LIB_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $^ $(DP_LIBS) -o $@
+
+ifeq ($(DP_READY),yes)
+TESTS += $(TESTBIN)/dp_netns
+endif
+
+# --- virtio / guest-memory unit tests (tests/unit/; owned by the virtio helper) ---
+$(OBJ)/tests/unit/%.o: CFLAGS += -Ivmm -Ivmm/virtio -pthread
+
+$(TESTBIN)/test_mem: $(OBJ)/tests/unit/test_mem.o $(OBJ)/vmm/mem.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+$(TESTBIN)/test_virtq: $(OBJ)/tests/unit/test_virtq.o $(OBJ)/vmm/virtio/virtqueue.o \
+		$(OBJ)/vmm/mem.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+# The transport and device tests link the real devices against a fake vm.h.
+VIRTIO_TEST_DEPS := $(OBJ)/tests/unit/fake_vm.o $(OBJ)/tests/unit/virtio_drv.o \
+	$(addprefix $(OBJ)/vmm/virtio/,mmio.o \
+	virtqueue.o net.o blk.o rng.o) $(OBJ)/vmm/mem.o
+
+$(TESTBIN)/test_virtio_mmio: $(OBJ)/tests/unit/test_virtio_mmio.o $(VIRTIO_TEST_DEPS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $^ -lcmocka -o $@
+
+$(TESTBIN)/test_virtio_blk: $(OBJ)/tests/unit/test_virtio_blk.o $(VIRTIO_TEST_DEPS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $^ -lcmocka -o $@
+
+$(TESTBIN)/test_virtio_net: $(OBJ)/tests/unit/test_virtio_net.o $(VIRTIO_TEST_DEPS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_mem $(TESTBIN)/test_virtq $(TESTBIN)/test_virtio_mmio \
+	$(TESTBIN)/test_virtio_blk $(TESTBIN)/test_virtio_net
+
+# --- BPF_PROG_TEST_RUN packet fixtures + randomized test (tests/bpf/; owned by the bpf helper) ---
+# Root + BPF: each test enters its own netns with taps it creates (exit 77 otherwise).
+BPF_TEST_COMMON := $(addprefix $(OBJ)/tests/bpf/,harness.o frames.o world.o)
+BPF_TEST_LIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
+
+$(OBJ)/tests/bpf/%.o: CFLAGS += -I$(OUT)/skel -Itests/bpf
+$(OBJ)/tests/bpf/harness.o: $(OUT)/skel/router.skel.h $(OUT)/skel/guest.skel.h
+
+$(TESTBIN)/bpf_fixtures: $(OBJ)/tests/bpf/test_fixtures.o $(OBJ)/tests/bpf/stateful.o \
+		$(BPF_TEST_COMMON)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(BPF_TEST_LIBS) -o $@
+
+$(TESTBIN)/bpf_random: $(OBJ)/tests/bpf/test_random.o $(BPF_TEST_COMMON)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(BPF_TEST_LIBS) -o $@
+
+TESTS += $(TESTBIN)/bpf_fixtures $(TESTBIN)/bpf_random

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Stateful BPF fixtures: flow stickiness when a guest joins, one wake event per wake, FIN
+ * accounting. */
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "fixtures.h"
+
+int failures;
+
+void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("FAIL: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	failures++;
+}
+#define FAIL fail
+
+/* Same router input (frame built by (fn) with source port (port)); returns the tap index or -1. */
+static int route_port(struct harness *h, uint16_t port)
+{
+	static uint8_t in[FRAME_MAX], out[FRAME_MAX];
+	struct fspec s = spec_in(4, VIP4_A1, IPPROTO_TCP, port, 80);
+	size_t n = frame_build(in, &s), outlen = sizeof(out);
+	struct ember_debug d;
+
+	if (h_run(h, h->router_fd, (uint32_t)h->egress, in, n, out, &outlen) != XDP_REDIRECT ||
+	    h_last(h, &d))
+		return -1;
+	for (int i = 0; i < H_NTAPS; i++)
+		if ((uint32_t)h->tap[i] == d.ifindex)
+			return i;
+	return -1;
+}
+
+/* Existing flows stay on their guest when a guest joins; new flows spread to it. */
+void test_stickiness(struct harness *h)
+{
+	int on[2] = {0, 0}, first[32];
+
+	if (world_add_guest11(h))
+		return FAIL("adding guest 11");
+	if (route_port(h, 40001) != 0)
+		FAIL("stickiness: the flow of the first fixture left guest 10");
+	for (int i = 0; i < 32; i++) {
+		first[i] = route_port(h, (uint16_t)(50000 + i));
+		if (first[i] != 0 && first[i] != 1)
+			return FAIL("new flow %d went to tap index %d", i, first[i]);
+		on[first[i]]++;
+	}
+	for (int i = 0; i < 32; i++)
+		if (route_port(h, (uint16_t)(50000 + i)) != first[i])
+			FAIL("flow %d changed guest on its second packet", i);
+	/* Guest 10 already holds the fixture flows: the less loaded one must win most. */
+	if (on[1] < 12)
+		FAIL("only %d of 32 new flows went to the new, idle guest", on[1]);
+	printf("ok: flow stickiness (new flows: %d to guest 10, %d to guest 11)\n", on[0], on[1]);
+}
+
+static int wake_events(struct harness *h, uint32_t app)
+{
+	uint32_t ids[16];
+	int n = h_drain_wake(h, ids, 16);
+
+	for (int i = 0; i < n && i < 16; i++)
+		if (ids[i] != app)
+			FAIL("wake event for app %u, want %u", ids[i], app);
+	return n;
+}
+
+static int send_idle(struct harness *h, uint16_t port)
+{
+	static uint8_t in[FRAME_MAX], out[FRAME_MAX];
+	struct fspec s = spec_in(4, VIP4_A2, IPPROTO_TCP, port, 80);
+	size_t n = frame_build(in, &s), outlen = sizeof(out);
+	struct ember_debug d;
+
+	if (h_run(h, h->router_fd, (uint32_t)h->egress, in, n, out, &outlen) != XDP_REDIRECT ||
+	    h_last(h, &d) || d.ifindex != (uint32_t)h->tap[3])
+		return -1;
+	return 0;
+}
+
+static void end_wake(struct harness *h, uint32_t app_id)
+{
+	struct ember_app a;
+	int fd = h_map(h, EMBER_MAP_APPS);
+
+	bpf_map_lookup_elem(fd, &app_id, &a);
+	a.waking_since_ns = 0;
+	bpf_map_update_elem(fd, &app_id, &a, BPF_EXIST);
+}
+
+/* One event per wake: a burst makes one, userspace ending the wake or the re-arm timeout one more.
+ */
+void test_wake(struct harness *h, int burst)
+{
+	struct ember_counters c;
+	int n;
+
+	if ((n = wake_events(h, APP2)) != 1)
+		FAIL("the standby fixture produced %d wake events, want 1", n);
+	end_wake(h, APP2);
+	for (int i = 0; i < burst; i++)
+		if (send_idle(h, (uint16_t)(1000 + i)))
+			return FAIL("burst packet %d not redirected to the standby tap", i);
+	if ((n = wake_events(h, APP2)) != 1)
+		FAIL("a burst of %d packets produced %d wake events, want 1", burst, n);
+	usleep(300 * 1000); /* the harness re-arm timeout is 200 ms */
+	send_idle(h, 999);
+	if ((n = wake_events(h, APP2)) != 1)
+		FAIL("after the re-arm timeout: %d wake events, want 1", n);
+	if (h_counters(h, EMBER_MAP_APP_STATS, APP2, &c) || c.packets != (uint64_t)burst + 2)
+		FAIL("app 2 counted %llu packets, want %d", (unsigned long long)c.packets,
+		     burst + 2);
+	printf("ok: wake: one event per wake for a burst of %d, one after re-arm\n", burst);
+}
+
+static uint64_t load_of(struct harness *h, uint32_t slot)
+{
+	uint64_t v = 0;
+
+	bpf_map_lookup_elem(h_map(h, EMBER_MAP_GUEST_LOAD), &slot, &v);
+	return v;
+}
+
+/* A guest FIN closes its flow once in the active-flow count. */
+void test_fin(struct harness *h)
+{
+	static uint8_t in[FRAME_MAX], out[FRAME_MAX];
+	struct fspec req = spec_in(4, VIP4_A1, IPPROTO_TCP, 40001, 80),
+		     s = spec_reply(&req, MAC_G10);
+	uint64_t before = load_of(h, SLOT10);
+	size_t n, outlen;
+
+	s.tcp_flags = 0x11; /* FIN-ACK */
+	n = frame_build(in, &s);
+	for (int i = 0; i < 2; i++) {
+		outlen = sizeof(out);
+		if (h_run(h, h->guest_fd, (uint32_t)h->tap[0], in, n, out, &outlen) != XDP_REDIRECT)
+			return FAIL("FIN reply not forwarded");
+	}
+	if (load_of(h, SLOT10) != before - 1)
+		return FAIL("active flows of guest 10: %llu -> %llu, want one less",
+			    (unsigned long long)before, (unsigned long long)load_of(h, SLOT10));
+	printf("ok: FIN accounting (guest 10 active flows %llu -> %llu)\n",
+	       (unsigned long long)before, (unsigned long long)load_of(h, SLOT10));
+}
+
+/* An app whose clones' addresses are known gets standby frames already rewritten. */
+void test_standby_rewrite(struct harness *h)
+{
+	static uint8_t in[FRAME_MAX], out[FRAME_MAX], want[FRAME_MAX];
+	static const uint8_t mac[6] = {0x02, 0x22, 0, 0, 0, 0x22};
+	struct fspec s = spec_in(6, VIP6_A2, IPPROTO_UDP, 41000, 53), w = spec_to_guest(&s, mac);
+	size_t n = frame_build(in, &s), outlen = sizeof(out), wantlen = frame_build(want, &w);
+	int fd = h_map(h, EMBER_MAP_APPS);
+	uint32_t app = APP2;
+	struct ember_app a;
+	char why[128];
+
+	if (bpf_map_lookup_elem(fd, &app, &a))
+		return fail("app 2 missing");
+	memcpy(a.guest_mac, mac, 6);
+	memcpy(a.guest_ip4, INSIDE4, 4);
+	memcpy(a.guest_ip6, INSIDE6, 16);
+	bpf_map_update_elem(fd, &app, &a, BPF_EXIST);
+	if (h_run(h, h->router_fd, (uint32_t)h->egress, in, n, out, &outlen) != XDP_REDIRECT)
+		return fail("standby rewrite: not redirected");
+	if (outlen != wantlen || memcmp(out, want, wantlen)) {
+		frame_diff(out, outlen, want, wantlen, why, sizeof(why));
+		return fail("standby rewrite: output differs: %s", why);
+	}
+	if (frame_csum_ok(out, outlen, why, sizeof(why)))
+		return fail("standby rewrite: %s", why);
+	printf("ok: standby frames rewritten to the app's clone addresses\n");
+}

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: Apache-2.0
+# Build rules for userspace/ (included by the top-level Makefile): the dataplane
+# library (linked into the ember CLI, the netns test and the dataplane bench)
+# and the `ember` operator CLI.
+
+# The library drives the XDP programs through their libbpf skeletons, which
+# bpf/Build.mk generates into build/skel/. Until the map ABI and both programs
+# exist, nothing here is built (so the tree keeps building); tests/Build.mk and
+# bench/Build.mk test DP_READY too.
+DP_READY := $(if $(filter 3,$(words $(wildcard include/ember/maps.h bpf/router.bpf.c \
+	bpf/guest.bpf.c))),yes,)
+
+DP_LIB_OBJS := $(addprefix $(OBJ)/userspace/,dp.o dp_attach.o dp_maps.o dp_events.o dp_stats.o)
+DP_LIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
+DP_SKELS    := $(OUT)/skel/router.skel.h $(OUT)/skel/guest.skel.h
+
+$(OBJ)/userspace/%.o: CFLAGS += -I$(OUT)/skel -Iuserspace
+# dp.c embeds the skeletons: it must wait for them.
+$(OBJ)/userspace/dp.o: $(DP_SKELS)
+
+EMBER_OBJS := $(addprefix $(OBJ)/userspace/,ember.o cli.o cmd_dp.o cmd_dp_config.o cmd_dp_show.o)
+
+$(BIN)/ember: $(EMBER_OBJS) $(DP_LIB_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(DP_LIBS) -o $@
+
+ifeq ($(DP_READY),yes)
+ALL_BINS += $(BIN)/ember
+endif

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Dataplane configuration: services, apps, guests and taps in the pinned maps. */
+#include "dp_internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+static struct ember_service_key service_key(const struct dp_service *s)
+{
+	struct ember_service_key k;
+
+	memset(&k, 0, sizeof(k)); /* padding is part of the hash key */
+	memcpy(k.addr, s->vip, s->family == AF_INET ? 4 : 16);
+	k.port = htons(s->port);
+	k.proto = s->proto;
+	k.family = s->family == AF_INET ? EMBER_FAMILY_V4 : EMBER_FAMILY_V6;
+	return k;
+}
+
+static int map_update(struct dp *dp, const char *map, const void *key, const void *val,
+		      uint64_t flags)
+{
+	int fd = dp_fd(dp, map);
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, key, val, flags))
+		return dp_fail(dp, -errno, "update %s: %s", map, strerror(errno));
+	return 0;
+}
+
+static int map_lookup(struct dp *dp, const char *map, const void *key, void *val)
+{
+	int fd = dp_fd(dp, map);
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, key, val))
+		return -errno; /* ENOENT is an answer, not a failure: no message */
+	return 0;
+}
+
+static int map_delete(struct dp *dp, const char *map, const void *key)
+{
+	int fd = dp_fd(dp, map);
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_delete_elem(fd, key))
+		return dp_fail(dp, -errno, "delete from %s: %s", map, strerror(errno));
+	return 0;
+}
+
+int dp_service_add(struct dp *dp, const struct dp_service *svc, uint32_t app_id)
+{
+	struct ember_service_key k = service_key(svc);
+	struct ember_service v = {.app_id = app_id};
+	struct ember_app a;
+
+	if (svc->proto != IPPROTO_TCP && svc->proto != IPPROTO_UDP)
+		return dp_fail(dp, -EINVAL, "protocol %u is neither TCP nor UDP", svc->proto);
+	if (map_lookup(dp, EMBER_MAP_APPS, &app_id, &a))
+		return dp_fail(dp, -ENOENT, "app %u does not exist (ember dp app set %u)", app_id,
+			       app_id);
+	return map_update(dp, EMBER_MAP_SERVICES, &k, &v, BPF_ANY);
+}
+
+int dp_service_del(struct dp *dp, const struct dp_service *svc)
+{
+	struct ember_service_key k = service_key(svc);
+
+	return map_delete(dp, EMBER_MAP_SERVICES, &k);
+}
+
+int dp_app_set(struct dp *dp, uint32_t app_id, const struct dp_app *cfg)
+{
+	uint32_t standby = (uint32_t)cfg->standby_ifindex;
+	struct ember_app a;
+	int rc;
+
+	if (app_id >= EMBER_MAX_APPS)
+		return dp_fail(dp, -ERANGE, "app id %u is out of range (0..%u)", app_id,
+			       EMBER_MAX_APPS - 1);
+	memset(&a, 0, sizeof(a));
+	rc = map_lookup(dp, EMBER_MAP_APPS, &app_id, &a);
+	if (rc && rc != -ENOENT)
+		return dp_fail(dp, rc, "reading app %u: %s", app_id, strerror(-rc));
+	/* The standby tap is a devmap entry too: the router redirects by index. */
+	if (standby) {
+		rc = map_update(dp, EMBER_MAP_TAPS, &standby, &standby, BPF_ANY);
+		if (rc)
+			return rc;
+	}
+	a.standby_ifindex = standby;
+	memcpy(a.guest_mac, cfg->guest_mac, 6);
+	memcpy(a.guest_ip4, cfg->guest_ip4, 4);
+	memcpy(a.guest_ip6, cfg->guest_ip6, 16);
+	return map_update(dp, EMBER_MAP_APPS, &app_id, &a, BPF_ANY);
+}
+
+int dp_app_del(struct dp *dp, uint32_t app_id)
+{
+	struct ember_app a;
+	int rc = map_lookup(dp, EMBER_MAP_APPS, &app_id, &a);
+
+	if (rc)
+		return dp_fail(dp, rc, "app %u: %s", app_id, strerror(-rc));
+	if (a.nlive)
+		return dp_fail(dp, -EBUSY, "app %u still has %u live guest(s)", app_id, a.nlive);
+	return map_delete(dp, EMBER_MAP_APPS, &app_id);
+}
+
+int dp_app_rearm(struct dp *dp, uint32_t app_id)
+{
+	struct ember_app a;
+	int rc = map_lookup(dp, EMBER_MAP_APPS, &app_id, &a);
+
+	if (rc)
+		return dp_fail(dp, rc, "app %u: %s", app_id, strerror(-rc));
+	a.waking_since_ns = 0;
+	return map_update(dp, EMBER_MAP_APPS, &app_id, &a, BPF_EXIST);
+}
+
+/* Order matters: tap, slot and tap->slot first, the app's live set last, so
+ * the router never picks a guest whose tap or addresses are not in place. */
+int dp_guest_add(struct dp *dp, uint32_t slot, const struct dp_guest *g)
+{
+	uint32_t tap = (uint32_t)g->tap_ifindex;
+	struct ember_guest v;
+	struct ember_app a;
+	int rc;
+
+	if (slot >= EMBER_MAX_GUESTS)
+		return dp_fail(dp, -ERANGE, "guest slot %u is out of range (0..%u)", slot,
+			       EMBER_MAX_GUESTS - 1);
+	if (map_lookup(dp, EMBER_MAP_APPS, &g->app_id, &a))
+		return dp_fail(dp, -ENOENT, "app %u does not exist", g->app_id);
+	memset(&v, 0, sizeof(v));
+	v.app_id = g->app_id;
+	v.tap_ifindex = tap;
+	v.state = EMBER_GUEST_LIVE;
+	memcpy(v.mac, g->mac, 6);
+	memcpy(v.ip4, g->ip4, 4);
+	memcpy(v.ip6, g->ip6, 16);
+	rc = map_update(dp, EMBER_MAP_TAPS, &tap, &tap, BPF_ANY);
+	if (!rc)
+		rc = map_update(dp, EMBER_MAP_GUESTS, &slot, &v, BPF_ANY);
+	if (!rc)
+		rc = map_update(dp, EMBER_MAP_TAP_SLOTS, &tap, &slot, BPF_ANY);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < a.nlive && i < EMBER_MAX_GUESTS_PER_APP; i++)
+		if (a.live[i] == slot)
+			return 0;
+	if (a.nlive >= EMBER_MAX_GUESTS_PER_APP)
+		return dp_fail(dp, -ENOSPC, "app %u already has %u live guests", g->app_id,
+			       a.nlive);
+	a.live[a.nlive++] = slot;
+	a.waking_since_ns = 0; /* a live guest ends any pending wake */
+	return map_update(dp, EMBER_MAP_APPS, &g->app_id, &a, BPF_EXIST);
+}
+
+/* Takes the guest out of its app's live set first (no new flows), then frees
+ * the slot and its tap. */
+int dp_guest_del(struct dp *dp, uint32_t slot)
+{
+	struct ember_guest v;
+	struct ember_app a;
+	uint32_t i;
+	int rc;
+
+	rc = map_lookup(dp, EMBER_MAP_GUESTS, &slot, &v);
+	if (rc || !v.tap_ifindex)
+		return dp_fail(dp, rc ? rc : -ENOENT, "guest slot %u is not in use", slot);
+	if (map_lookup(dp, EMBER_MAP_APPS, &v.app_id, &a) == 0) {
+		for (i = 0; i < a.nlive && a.live[i] != slot; i++)
+			;
+		if (i < a.nlive) {
+			a.live[i] = a.live[--a.nlive];
+			rc = map_update(dp, EMBER_MAP_APPS, &v.app_id, &a, BPF_EXIST);
+			if (rc)
+				return rc;
+		}
+	}
+	rc = map_delete(dp, EMBER_MAP_GUESTS, &slot);
+	if (rc)
+		return rc;
+	map_delete(dp, EMBER_MAP_TAP_SLOTS, &v.tap_ifindex);
+	/* The tap may still be the app's standby tap: keep it in the devmap then. */
+	if (map_lookup(dp, EMBER_MAP_APPS, &v.app_id, &a) != 0 ||
+	    a.standby_ifindex != v.tap_ifindex)
+		map_delete(dp, EMBER_MAP_TAPS, &v.tap_ifindex);
+	return 0;
+}
+
+static struct ember_addr_key addr_key(int family, const void *addr)
+{
+	struct ember_addr_key k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.addr, addr, family == AF_INET ? 4 : 16);
+	k.family = family == AF_INET ? EMBER_FAMILY_V4 : EMBER_FAMILY_V6;
+	return k;
+}
+
+int dp_host_addr_add(struct dp *dp, int family, const void *addr)
+{
+	struct ember_addr_key k = addr_key(family, addr);
+	uint32_t one = 1;
+
+	return map_update(dp, EMBER_MAP_HOST_ADDRS, &k, &one, BPF_ANY);
+}
+
+int dp_host_addr_del(struct dp *dp, int family, const void *addr)
+{
+	struct ember_addr_key k = addr_key(family, addr);
+
+	return map_delete(dp, EMBER_MAP_HOST_ADDRS, &k);
+}
+
+/* Walks a hash or array map; (fn) gets each key/value. */
+static int walk(struct dp *dp, const char *map, size_t ksz, size_t vsz,
+		int (*fn)(void *ctx, const void *k, const void *v), void *ctx)
+{
+	uint8_t key[64], next[64], val[256];
+	int fd = dp_fd(dp, map), rc;
+	void *prev = NULL;
+
+	if (fd < 0)
+		return fd;
+	if (ksz > sizeof(key) || vsz > sizeof(val))
+		return dp_fail(dp, -E2BIG, "%s: entries larger than expected", map);
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, ksz);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, val))
+			continue; /* deleted meanwhile */
+		rc = fn(ctx, key, val);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+struct walk_ctx {
+	void *fn;
+	void *ctx;
+};
+
+static int service_cb(void *ctx, const void *k, const void *v)
+{
+	const struct ember_service_key *key = k;
+	const struct ember_service *val = v;
+	struct walk_ctx *w = ctx;
+	struct dp_service s = {.proto = key->proto, .port = ntohs(key->port)};
+
+	s.family = key->family == EMBER_FAMILY_V4 ? AF_INET : AF_INET6;
+	memcpy(s.vip, key->addr, 16);
+	return ((dp_service_fn)w->fn)(w->ctx, &s, val->app_id);
+}
+
+int dp_foreach_service(struct dp *dp, dp_service_fn fn, void *ctx)
+{
+	struct walk_ctx w = {(void *)fn, ctx};
+
+	return walk(dp, EMBER_MAP_SERVICES, sizeof(struct ember_service_key),
+		    sizeof(struct ember_service), service_cb, &w);
+}
+
+static int app_cb(void *ctx, const void *k, const void *v)
+{
+	const struct ember_app *a = v;
+	struct walk_ctx *w = ctx;
+	struct dp_app_info info = {
+		.app_id = *(const uint32_t *)k,
+		.standby_ifindex = (int)a->standby_ifindex,
+		.nlive = a->nlive,
+		.waking_since_ns = a->waking_since_ns,
+	};
+
+	return ((dp_app_fn)w->fn)(w->ctx, &info);
+}
+
+int dp_foreach_app(struct dp *dp, dp_app_fn fn, void *ctx)
+{
+	struct walk_ctx w = {(void *)fn, ctx};
+
+	return walk(dp, EMBER_MAP_APPS, sizeof(uint32_t), sizeof(struct ember_app), app_cb, &w);
+}
+
+static int guest_cb(void *ctx, const void *k, const void *v)
+{
+	const struct ember_guest *g = v;
+	struct walk_ctx *w = ctx;
+	struct dp_guest out = {.app_id = g->app_id, .tap_ifindex = (int)g->tap_ifindex};
+
+	if (!g->tap_ifindex)
+		return 0; /* a free slot of the array */
+	memcpy(out.mac, g->mac, 6);
+	memcpy(out.ip4, g->ip4, 4);
+	memcpy(out.ip6, g->ip6, 16);
+	return ((dp_guest_fn)w->fn)(w->ctx, *(const uint32_t *)k, &out);
+}
+
+int dp_foreach_guest(struct dp *dp, dp_guest_fn fn, void *ctx)
+{
+	struct walk_ctx w = {(void *)fn, ctx};
+
+	return walk(dp, EMBER_MAP_GUESTS, sizeof(uint32_t), sizeof(struct ember_guest), guest_cb,
+		    &w);
+}

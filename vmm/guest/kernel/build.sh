@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Builds (or takes from the cache) ember's guest kernel: vmlinux + bzImage.
+#
+# usage: build.sh OUTDIR
+# Cache: $EMBER_CACHE/kernel/<hash>/{vmlinux,bzImage,config}; <hash> covers
+# the config fragment, the patches, this script and the linux-source version.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: build.sh OUTDIR}
+cache=${EMBER_CACHE:-$HOME/.cache/ember}/kernel
+tarball=/usr/src/linux-source-6.1.tar.xz
+frag=$here/ember.config
+jobs=${EMBER_KERNEL_JOBS:-$(nproc)}
+
+die() { echo "guest-kernel: error: $*" >&2; exit 1; }
+say() { echo "  KERNEL   $*"; }
+
+[ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.1)"
+ver=$(dpkg-query -W -f='${Version}' linux-source-6.1) || die "linux-source-6.1 not installed"
+
+hash=$( { cat "$frag" "$0"; for p in "$here"/patches/*.patch; do cat "$p"; done; echo "$ver"; } |
+	sha256sum | cut -c1-16)
+entry=$cache/$hash
+
+if [ ! -f "$entry/bzImage" ]; then
+	t0=$(date +%s)
+	work=$cache/work-$hash
+	mkdir -p "$cache"
+	src=$work/linux-source-6.1
+	if [ ! -f "$work/.patched" ]; then
+		rm -rf "$work"; mkdir -p "$work"
+		say "extracting linux-source-6.1 $ver"
+		tar -C "$work" -xf "$tarball"
+		for p in "$here"/patches/*.patch; do
+			say "patching $(basename "$p")"
+			patch -s -p1 -d "$src" < "$p" || die "patch $p failed"
+		done
+		touch "$work/.patched"
+	fi
+	say "configuring (tinyconfig + $(basename "$frag"))"
+	make -s -C "$src" tinyconfig >/dev/null
+	(cd "$src" && ./scripts/kconfig/merge_config.sh -m .config "$frag" >/dev/null)
+	make -s -C "$src" olddefconfig >/dev/null
+	# Kconfig silently drops options whose dependencies are missing.
+	bad=0
+	grep -E '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' "$frag" |
+	while IFS= read -r line; do
+		case $line in
+		"# "*) opt=${line#\# }; opt=${opt%% *}
+		       if grep -q "^$opt=" "$src/.config"; then echo "$opt: wanted off, is $(grep "^$opt=" "$src/.config")"; fi ;;
+		*)     grep -qxF "$line" "$src/.config" || echo "$line: got '$(grep "^${line%%=*}=" "$src/.config" || echo unset)'" ;;
+		esac
+	done > "$work/config.mismatch"
+	if [ -s "$work/config.mismatch" ]; then
+		cat "$work/config.mismatch" >&2
+		die "config fragment not honoured (see above)"
+	fi
+	say "building vmlinux + bzImage with -j$jobs (takes minutes)"
+	make -C "$src" -j"$jobs" -s vmlinux bzImage || die "kernel build failed"
+	tmp=$cache/tmp-$hash.$$
+	rm -rf "$tmp"; mkdir -p "$tmp"
+	cp "$src/vmlinux" "$src/arch/x86/boot/bzImage" "$tmp/"
+	cp "$src/.config" "$tmp/config"
+	rm -rf "$entry"; mv "$tmp" "$entry"
+	rm -rf "$work"
+	say "done in $(( $(date +%s) - t0 )) s -> $entry"
+else
+	say "cached $entry"
+fi
+mkdir -p "$out"
+for f in vmlinux bzImage config; do
+	ln -f "$entry/$f" "$out/$f.tmp" 2>/dev/null || cp "$entry/$f" "$out/$f.tmp"
+	mv -f "$out/$f.tmp" "$out/$f"
+done
