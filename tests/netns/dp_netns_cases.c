@@ -172,12 +172,15 @@ void case_wake(void)
 	rc = dp_guest_add(env.dp, 1, &g);
 	if (rc)
 		die(dp_errmsg(env.dp), rc);
-	env.fwd_b.syn_port = PORT_B_TCP;
-	if (n > 0)
-		fwd_inject(&env.fwd_b, frame, (size_t)n);
 	rc = fwd_start(&env.fwd_b, env.taps_fd, env.gtap_b_fd, PORT_B_TCP);
 	if (rc)
 		die("fwd_start", rc);
+	/* After fwd_start(): it sets the guest fd the injection writes to. The
+	 * SYN was already taken off the tap, so the pump cannot overtake it. */
+	if (n > 0) {
+		rc = fwd_inject(&env.fwd_b, frame, (size_t)n);
+		CHECK(rc == 0, "the queued SYN was handed to guest B (%s)", strerror(-rc));
+	}
 
 	rc = connect_wait(fd, IO_TIMEOUT_MS);
 	CHECK(rc == 0, "connection to the woken app completed (%s)", strerror(-rc));
