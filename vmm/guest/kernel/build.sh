@@ -24,6 +24,15 @@ hash=$( { cat "$frag" "$0"; for p in "$here"/patches/*.patch; do cat "$p"; done;
 	sha256sum | cut -c1-16)
 entry=$cache/$hash
 
+# One build at a time per cache: two at once would share (and delete) the
+# same work tree. A second caller waits, then finds the finished entry.
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+if ! flock -n 9; then
+	say "waiting for another guest-kernel build to finish ($cache/.lock)"
+	flock 9
+fi
+
 if [ ! -f "$entry/bzImage" ]; then
 	t0=$(date +%s)
 	work=$cache/work-$hash
