@@ -75,3 +75,51 @@ $(TESTBIN)/bpf_random: $(OBJ)/tests/bpf/test_random.o $(BPF_TEST_COMMON)
 	$(Q)$(CC) $(LDFLAGS) $^ $(BPF_TEST_LIBS) -o $@
 
 TESTS += $(TESTBIN)/bpf_fixtures $(TESTBIN)/bpf_random
+
+# --- boot loader and CPU template unit tests (tests/unit/; owned by the boot helper) ---
+# test_boot uses build/guest/{vmlinux,bzImage} when `make guest` has made them.
+$(TESTBIN)/test_boot: $(OBJ)/tests/unit/test_boot.o $(OBJ)/tests/unit/boot_fixtures.o \
+		$(VMM_BOOT_OBJS) $(OBJ)/vmm/mem.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lelf -lcmocka -o $@
+
+$(TESTBIN)/test_cpuid: $(OBJ)/tests/unit/test_cpuid.o $(OBJ)/vmm/cpuid.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_boot $(TESTBIN)/test_cpuid
+
+# --- guest integration tests (tests/vm/; owner: lead) ---
+# http_get is the HTTP client the guest tests and the boot benchmark use.
+$(TESTBIN)/http_get: $(OBJ)/tests/lib/http_get.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
+ALL_BINS += $(TESTBIN)/http_get
+TESTS += tests/vm/boot.sh
+
+# --- ember-init and ember-demo unit tests (tests/unit/; owned by the guest-init helper) ---
+$(OBJ)/tests/unit/test_init_%.o: CFLAGS += -Ivmm/guest/init
+
+$(TESTBIN)/test_init_cmdline: $(OBJ)/tests/unit/test_init_cmdline.o \
+		$(OBJ)/vmm/guest/init/cmdline.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+$(TESTBIN)/test_init_probe: $(OBJ)/tests/unit/test_init_probe.o \
+		$(OBJ)/vmm/guest/init/listen.o $(OBJ)/vmm/guest/init/nlmsg.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+# Runs build/guest/ember-demo on 127.0.0.1 (a port the kernel picks).
+$(TESTBIN)/test_demo: $(OBJ)/tests/unit/test_demo.o | $(OUT)/guest/ember-demo
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_init_cmdline $(TESTBIN)/test_init_probe $(TESTBIN)/test_demo

@@ -23,6 +23,11 @@ guest_require() {
 	done
 }
 
+# guest_kvm_kind: "pvm" when /dev/kvm is kvm-pvm (guest kernel code emulated), else "hw".
+guest_kvm_kind() {
+	if [ -d /sys/module/kvm_pvm ]; then echo pvm; else echo hw; fi
+}
+
 guest_cleanup() {
 	if [ -n "$VMM_PID" ] && kill -0 "$VMM_PID" 2>/dev/null; then
 		kill "$VMM_PID" 2>/dev/null
