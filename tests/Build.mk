@@ -78,6 +78,9 @@ TESTS += $(TESTBIN)/bpf_fixtures $(TESTBIN)/bpf_random
 
 # --- boot loader and CPU template unit tests (tests/unit/; owned by the boot helper) ---
 # test_boot uses build/guest/{vmlinux,bzImage} when `make guest` has made them.
+BOOT_TEST_OBJS := $(addprefix $(OBJ)/tests/unit/,test_boot.o boot_fixtures.o test_cpuid.o)
+$(BOOT_TEST_OBJS): CFLAGS += -Ivmm
+
 $(TESTBIN)/test_boot: $(OBJ)/tests/unit/test_boot.o $(OBJ)/tests/unit/boot_fixtures.o \
 		$(VMM_BOOT_OBJS) $(OBJ)/vmm/mem.o
 	$(call msg,LD,$@)
@@ -116,10 +119,33 @@ $(TESTBIN)/test_init_probe: $(OBJ)/tests/unit/test_init_probe.o \
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
 
+# Root: net_setup() in a private network namespace with a veth "eth0" (77 otherwise).
+$(TESTBIN)/test_init_net: $(OBJ)/tests/unit/test_init_net.o $(addprefix \
+		$(OBJ)/vmm/guest/init/,net.o nlmsg.o cmdline.o log.o)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
 # Runs build/guest/ember-demo on 127.0.0.1 (a port the kernel picks).
 $(TESTBIN)/test_demo: $(OBJ)/tests/unit/test_demo.o | $(OUT)/guest/ember-demo
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
 
-TESTS += $(TESTBIN)/test_init_cmdline $(TESTBIN)/test_init_probe $(TESTBIN)/test_demo
+# Root: the initramfs's ember-init as PID 1 of PID/mount/net namespaces (77 otherwise).
+# Listing the image as a prerequisite makes `make all` build it before the run.
+tests/unit/test_init_host.sh: $(OUT)/guest/initramfs.cpio.gz
+
+TESTS += $(TESTBIN)/test_init_cmdline $(TESTBIN)/test_init_probe $(TESTBIN)/test_init_net \
+	$(TESTBIN)/test_demo tests/unit/test_init_host.sh
+
+# --- VMM core unit tests (tests/unit/test_bus.c; owner: core helper) ---
+# Buses, the 8250 model, doorbell/reset ports and CLI parsing, without KVM.
+$(TESTBIN)/test_bus: $(OBJ)/tests/unit/test_bus.o $(addprefix $(OBJ)/vmm/,bus.o serial.o \
+		legacy.o doorbell.o cli.o iothread.o)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_bus
+# --- end VMM core unit tests ---

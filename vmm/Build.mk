@@ -7,3 +7,25 @@
 VIRTIO_OBJS := $(addprefix $(OBJ)/vmm/virtio/,mmio.o virtqueue.o net.o blk.o rng.o)
 VMM_OBJS += $(VIRTIO_OBJS)
 $(OBJ)/vmm/virtio/%.o: CFLAGS += -pthread
+
+# --- VMM core (owner: core helper) ---
+# The core's objects; boot/CPUID and virtio objects come in through VMM_OBJS,
+# which other blocks append to (possibly after this one: hence the second
+# expansion of the prerequisite list, and $(sort) to drop duplicates).
+VMM_CORE_OBJS := $(addprefix $(OBJ)/vmm/,main.o cli.o kvm.o bus.o vcpu.o iothread.o \
+	serial.o legacy.o doorbell.o mem.o)
+$(VMM_CORE_OBJS): CFLAGS += -pthread
+
+.SECONDEXPANSION:
+$(BIN)/ember-vmm: $(VMM_CORE_OBJS) $$(VMM_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $(sort $(VMM_CORE_OBJS) $(VMM_OBJS)) -lelf -o $@
+
+ALL_BINS += $(BIN)/ember-vmm
+# --- end VMM core ---
+
+# --- guest boot loaders, MP table, CPU templates (owned by the boot helper) ---
+# Linked into ember-vmm through $(VMM_OBJS) by the core's block (with -lelf).
+VMM_BOOT_OBJS := $(addprefix $(OBJ)/vmm/,boot.o boot_pvh.o boot_bzimage.o mptable.o cpuid.o)
+VMM_OBJS += $(VMM_BOOT_OBJS)

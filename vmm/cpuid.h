@@ -10,7 +10,7 @@
 enum cpu_template {
 	/*
 	 * Masks what breaks under kvm-pvm's emulator or does not migrate
-	 * between hosts (docs/vmm.md has the table): XSAVE components beyond
+	 * between hosts (docs/vmm-boot.md has the table): XSAVE components beyond
 	 * AVX, XSAVE itself on PVM, CX16, POPCNT, ERMS+FSRM, SMAP,
 	 * ARCH_CAPABILITIES, and every KVM paravirt bit that leads to a
 	 * hypercall (kvmclock stays).

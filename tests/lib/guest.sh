@@ -13,19 +13,43 @@ VMM_PID=""
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 
-# guest_require: skip (exit 77) unless this machine can run a guest.
+# guest_require: skip (exit 77) unless this machine can run a guest. Without
+# /dev/kvm (a kvm-pvm machine that is itself a PVM guest has none), the calling
+# test re-runs itself inside tests/lib/nested.sh: a QEMU-TCG VM whose emulated
+# SVM gives it a real KVM. EMBER_NO_NESTED=1 turns that off (plain skip).
 guest_require() {
 	[ "$(id -u)" = 0 ] || skip "needs root (tap devices, network namespaces)"
-	[ -c /dev/kvm ] && [ -r /dev/kvm ] || skip "/dev/kvm is missing or not accessible"
 	[ -c /dev/net/tun ] || skip "/dev/net/tun is missing"
-	for f in build/bin/ember-vmm build/guest/vmlinux build/guest/initramfs.cpio.gz; do
+	for f in build/bin/ember-vmm build/guest/vmlinux build/guest/initramfs.cpio.gz \
+		build/tests/http_get; do
 		[ -e "$f" ] || fail "$f is missing: run 'make all guest' first"
 	done
+	[ -c /dev/kvm ] && return 0
+	if [ -z "${EMBER_NESTED:-}" ] && [ "${EMBER_NO_NESTED:-0}" != 1 ] &&
+		command -v qemu-system-x86_64 >/dev/null; then
+		echo "no /dev/kvm on this machine ($(guest_no_kvm_reason));"
+		echo "re-running $0 inside a nested VM with a real KVM (tests/lib/nested.sh)"
+		trap - EXIT
+		exec tests/lib/nested.sh "$0" "$@"
+	fi
+	skip "/dev/kvm is missing ($(guest_no_kvm_reason))"
+}
+
+guest_no_kvm_reason() {
+	if dmesg 2>/dev/null | grep -q 'kvm-pvm: this kernel is itself a kvm-pvm guest'; then
+		echo "this host is itself a kvm-pvm guest: kvm-pvm does not bind"
+	elif ! grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -d /sys/module/kvm_pvm ]; then
+		echo "no VMX/SVM and no kvm-pvm"
+	else
+		echo "KVM module not loaded"
+	fi
 }
 
 # guest_kvm_kind: "pvm" when /dev/kvm is kvm-pvm (guest kernel code emulated), else "hw".
 guest_kvm_kind() {
-	if [ -d /sys/module/kvm_pvm ]; then echo pvm; else echo hw; fi
+	if [ -n "${EMBER_NESTED:-}" ]; then echo nested-tcg
+	elif [ -d /sys/module/kvm_pvm ]; then echo pvm
+	else echo hw; fi
 }
 
 guest_cleanup() {

@@ -15,3 +15,50 @@ $(OUT)/guest/vmlinux $(OUT)/guest/bzImage: guest-kernel
 
 guest: guest-kernel
 # ---- end guest kernel --------------------------------------------------------
+
+# ---- ember-init, ember-demo, initramfs (owner: guest-init helper) -----------
+# Static binaries for the guest go to build/guest/, not build/bin/. They are
+# stripped: every byte of the initramfs is unpacked by the (emulated, slow)
+# guest kernel.
+GUEST_OUT := $(OUT)/guest
+INIT_OBJS := $(addprefix $(OBJ)/vmm/guest/init/,main.o cmdline.o mounts.o net.o nlmsg.o \
+	listen.o supervise.o doorbell.o log.o)
+DEMO_OBJS := $(addprefix $(OBJ)/vmm/guest/demo/,main.o conn.o http.o routes.o)
+
+$(OBJ)/vmm/guest/init/%.o $(OBJ)/vmm/guest/demo/%.o: CFLAGS += -O2
+
+$(GUEST_OUT)/ember-init: $(INIT_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -static -s $^ -o $@
+
+$(GUEST_OUT)/ember-demo: $(DEMO_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -static -s $^ -o $@
+
+ALL_BINS += $(GUEST_OUT)/ember-init $(GUEST_OUT)/ember-demo
+
+# The initramfs: /init, /bin/ember-demo, the mount points ember-init uses and
+# /dev/console (so the kernel opens the console for /init; mknod needs root,
+# without it ember-init opens the console itself once devtmpfs is mounted).
+# Reproducible: fixed mtimes, sorted names, renumbered inodes, gzip -n.
+INITRAMFS_STAGE := $(GUEST_OUT)/initramfs.d
+INITRAMFS_DIRS  := bin dev proc sys tmp run mnt/lower mnt/rw mnt/root
+
+$(GUEST_OUT)/initramfs.cpio.gz: $(GUEST_OUT)/ember-init $(GUEST_OUT)/ember-demo \
+		vmm/guest/Build.mk
+	$(call msg,CPIO,$@)
+	$(Q)rm -rf $(INITRAMFS_STAGE) && mkdir -p $(addprefix $(INITRAMFS_STAGE)/,$(INITRAMFS_DIRS))
+	$(Q)install -m 0755 $(GUEST_OUT)/ember-init $(INITRAMFS_STAGE)/init
+	$(Q)install -m 0755 $(GUEST_OUT)/ember-demo $(INITRAMFS_STAGE)/bin/ember-demo
+	$(Q)chmod 1777 $(INITRAMFS_STAGE)/tmp
+	$(Q)mknod -m 0600 $(INITRAMFS_STAGE)/dev/console c 5 1 2>/dev/null || \
+		echo "  (not root: initramfs without /dev/console)"
+	$(Q)find $(INITRAMFS_STAGE) -exec touch -h -d @0 {} +
+	$(Q)cd $(INITRAMFS_STAGE) && find . -mindepth 1 | LC_ALL=C sort | \
+		cpio -o -H newc -R 0:0 --reproducible --quiet | gzip -9n >$(abspath $@).tmp
+	$(Q)mv $@.tmp $@ && rm -rf $(INITRAMFS_STAGE)
+
+guest: $(GUEST_OUT)/initramfs.cpio.gz
+# ---- end ember-init ----------------------------------------------------------

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ember-vmm's command line: the parsed options and the pure parsers behind them. */
+#ifndef EMBER_VMM_CLI_H
+#define EMBER_VMM_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_MAX_NETS	4
+#define CLI_MAX_DISKS	8
+#define CLI_MAX_VCPUS	8
+#define CLI_MEM_MIN	(16ull << 20)
+#define CLI_MEM_MAX	(512ull << 30)
+#define CLI_MEM_DEFAULT (256ull << 20)
+
+struct cli_net {
+	const char *tap_name; /* tap=NAME, or NULL */
+	int tap_fd;	      /* fd=N, or -1 */
+	uint8_t mac[6];
+};
+
+struct cli_disk {
+	const char *path;
+	bool read_only; /* ",ro" (default); ",cow" makes it false */
+};
+
+enum cli_console { CONSOLE_STDOUT, CONSOLE_NONE, CONSOLE_FILE };
+
+struct cli_opts {
+	const char *kernel, *initrd, *cmdline;
+	uint64_t mem;
+	unsigned vcpus;
+	struct cli_net net[CLI_MAX_NETS];
+	unsigned nr_net;
+	struct cli_disk disk[CLI_MAX_DISKS];
+	unsigned nr_disk;
+	bool rng;
+	enum cli_console console;
+	const char *console_path;
+	const char *events;
+	const char *cpu_template; /* name, checked by cpu_template_parse() */
+	int verbose;
+};
+
+enum cli_result {
+	CLI_RUN,     /* options valid: boot */
+	CLI_HELP,    /* --help: print usage, exit 0 */
+	CLI_VERSION, /* --version */
+	CLI_USAGE,   /* bad usage: @err says why, exit 2 */
+};
+
+/* cli_parse() - parse argv into @o (defaults filled in). Pure: never prints. */
+enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);
+
+/*
+ * cli_parse_size() - "256M", "1G", "65536k", "512" (no suffix: MiB, as QEMU's
+ * -m) into bytes. Returns 0, -EINVAL (syntax) or -ERANGE (overflow).
+ */
+int cli_parse_size(const char *s, uint64_t *bytes);
+
+/* cli_parse_mac() - "52:54:00:12:34:56" into @mac. Returns 0 or -EINVAL. */
+int cli_parse_mac(const char *s, uint8_t mac[6]);
+
+/*
+ * cli_parse_net() - "tap=NAME[,mac=MAC]" or "fd=N[,mac=MAC]"; @index picks
+ * the default MAC 02:eb:00:00:00:<index+1>. Returns 0 or -EINVAL with @err.
+ */
+int cli_parse_net(char *spec, unsigned index, struct cli_net *n, char *err, size_t errlen);
+
+/* cli_parse_disk() - "PATH[,ro|,cow]". Returns 0 or -EINVAL with @err. */
+int cli_parse_disk(char *spec, struct cli_disk *d, char *err, size_t errlen);
+
+#endif
