@@ -20,8 +20,12 @@ say() { echo "  KERNEL   $*"; }
 [ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.1)"
 ver=$(dpkg-query -W -f='${Version}' linux-source-6.1) || die "linux-source-6.1 not installed"
 
-hash=$( { cat "$frag" "$0"; for p in "$here"/patches/*.patch; do cat "$p"; done; echo "$ver"; } |
-	sha256sum | cut -c1-16)
+# The key covers what shapes the kernel: the fragment, the patches, the
+# package version and the build recipe (the part of this script between the
+# recipe markers), not the bookkeeping around it.
+recipe=$(sed -n '/^# >>> recipe/,/^# <<< recipe/p' "$0")
+hash=$( { cat "$frag"; for p in "$here"/patches/*.patch; do cat "$p"; done; echo "$ver";
+	echo "$recipe"; } | sha256sum | cut -c1-16)
 entry=$cache/$hash
 
 # One build at a time per cache: two at once would share (and delete) the
@@ -33,6 +37,7 @@ if ! flock -n 9; then
 	flock 9
 fi
 
+# >>> recipe
 if [ ! -f "$entry/bzImage" ]; then
 	t0=$(date +%s)
 	work=$cache/work-$hash
@@ -78,8 +83,10 @@ if [ ! -f "$entry/bzImage" ]; then
 else
 	say "cached $entry"
 fi
+# <<< recipe
 mkdir -p "$out"
 for f in vmlinux bzImage config; do
+	[ "$out/$f" -ef "$entry/$f" ] && continue # already this entry's file
 	ln -f "$entry/$f" "$out/$f.tmp" 2>/dev/null || cp "$entry/$f" "$out/$f.tmp"
 	mv -f "$out/$f.tmp" "$out/$f"
 done
