@@ -149,3 +149,13 @@ $(TESTBIN)/test_bus: $(OBJ)/tests/unit/test_bus.o $(addprefix $(OBJ)/vmm/,bus.o 
 
 TESTS += $(TESTBIN)/test_bus
 # --- end VMM core unit tests ---
+
+# The hostile test guest: a few instructions of 32-bit PVH code (tests/vm/).
+$(TESTBIN)/hostile-guest.elf: tests/vm/hostile-guest.S tests/vm/hostile-guest.ld
+	$(call msg,AS,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -c $< -o $(@:.elf=.o)
+	$(Q)ld -T tests/vm/hostile-guest.ld -o $@ $(@:.elf=.o)
+
+ALL_BINS += $(TESTBIN)/hostile-guest.elf
+TESTS += tests/vm/hostile.sh

@@ -94,10 +94,11 @@ timeout --kill-after=10 "${EMBER_NESTED_TIMEOUT:-1800}" \
 	qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" -nographic \
 	-no-reboot -nodefaults -serial stdio -display none \
 	-kernel "$vmlinuz" -initrd "$work/l1.cpio.gz" \
-	-append "console=ttyS0 quiet panic=-1 mitigations=off" \
+	-append "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
 	-virtfs "local,path=$(pwd),mount_tag=work,security_model=passthrough,multidevs=remap" |
-	tr -d '\r' | tee "$log" | grep -v '^NESTED-EXIT='
+	sed -u -e 's/\r//g' -e 's/\x1bc//g' -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | tee "$log" |
+	grep --line-buffered -v -e '^NESTED-EXIT=' -e '^SeaBIOS' -e '^Booting from ROM' -e '^$'
 rc=${PIPESTATUS[0]}
 [ "$rc" = 124 ] && { echo "nested: L1 VM timed out" >&2; exit 124; }
 st=$(sed -n 's/^NESTED-EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n1)
