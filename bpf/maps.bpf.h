@@ -152,7 +152,9 @@ static __always_inline void count(void *map, __u32 key, __u64 bytes, int new_flo
 	c->packets++;
 	c->bytes += bytes;
 	c->new_flows += new_flow > 0;
-	c->last_seen_ns = bpf_ktime_get_ns();
+	/* Coarse clock (jiffy resolution): last_seen only feeds idle timeouts of
+	 * seconds, and the precise clock costs a clocksource read per packet. */
+	c->last_seen_ns = bpf_ktime_get_coarse_ns();
 	if (drop >= 0 && drop < EMBER_DROP_MAX)
 		c->drops[drop]++;
 }

@@ -81,7 +81,8 @@ static __always_inline void close_flow(struct ember_flow *f)
 
 /* Flow table hit (still a guest of this app) or a fresh choice; 1 = new flow. */
 static __always_inline int route_flow(struct ember_flow_key *k, const struct ember_app *app,
-				      __u32 app_id, __u8 tcp_flags, __u32 *slot)
+				      __u32 app_id, __u8 tcp_flags, __u32 *slot,
+				      struct ember_guest **gp)
 {
 	struct ember_flow *f = bpf_map_lookup_elem(&ember_flows, k);
 	struct ember_guest *g;
@@ -92,6 +93,7 @@ static __always_inline int route_flow(struct ember_flow_key *k, const struct emb
 		g = bpf_map_lookup_elem(&ember_guests, &f->slot);
 		if (g && g->app_id == app_id) {
 			*slot = f->slot;
+			*gp = g; /* the caller needs it too: one lookup per packet */
 			if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
 				close_flow(f);
 			return 0;
@@ -184,7 +186,7 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 	struct ember_flow_key k = {};
 	struct ember_service *svc;
 	struct ember_app *app;
-	struct ember_guest *g;
+	struct ember_guest *g = NULL;
 	__u32 app_id, slot;
 	int flags, fresh, act;
 
@@ -204,12 +206,13 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 		count(&ember_app_ctr, app_id, bytes, 0, EMBER_DROP_NO_TARGET);
 		return verdict(XDP_DROP, EMBER_V_DROP, 0, app_id, ~0u, EMBER_DROP_NO_TARGET);
 	}
-	fresh = route_flow(&k, app, app_id, flags, &slot);
+	fresh = route_flow(&k, app, app_id, flags, &slot, &g);
 	/* The reply path needs the VIP; written once per flow, not per packet. */
 	if (fresh != 0)
 		remember_vip(&k, app_id);
 	if (fresh >= 0) {
-		g = bpf_map_lookup_elem(&ember_guests, &slot);
+		if (fresh > 0)
+			g = bpf_map_lookup_elem(&ember_guests, &slot);
 		if (g) {
 			count(&ember_app_ctr, app_id, bytes, fresh, -1);
 			count(&ember_gst_ctr, slot, bytes, fresh, -1);
