@@ -19,8 +19,8 @@ static const char usage[] =
 	"Usage: http_get [OPTIONS] ADDRESS PORT [PATH]\n"
 	"\n"
 	"Sends GET PATH (default /) to ADDRESS:PORT and prints the last response's\n"
-	"body on stdout. With -n N it sends N requests and prints the round-trip\n"
-	"times as name=value lines on stderr (http_rtt_p50_us, http_rtt_p99_us, ...).\n"
+	"body on stdout. With -n N (N > 1) or -p it prints the round-trip times as\n"
+	"name=value lines on stderr (http_rtt_p50_us, http_rtt_p99_us, ...).\n"
 	"\n"
 	"Options:\n"
 	"  -n N          number of requests (default 1)\n"
@@ -121,14 +121,14 @@ int main(int argc, char **argv)
 	static char buf[1 << 16];
 	char req[512];
 	uint64_t *rtt;
-	int c, fd = -1, ok = 1;
+	int c, fd = -1, ok = 1, stats = 0;
 
 	while ((c = getopt_long(argc, argv, "n:kt:p:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': o.n = atoi(optarg); break;
 		case 'k': o.keepalive = 1; break;
 		case 't': o.timeout_ms = atoi(optarg); break;
-		case 'p': o.prefix = optarg; break;
+		case 'p': o.prefix = optarg; stats = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 	}
 	if (fd >= 0)
 		close(fd);
-	if (ok && o.n > 1) {
+	if (ok && (o.n > 1 || stats)) {
 		qsort(rtt, (size_t)o.n, sizeof(*rtt), cmp_u64);
 		fprintf(stderr, "%s_p50_us=%llu\n%s_p99_us=%llu\n%s_max_us=%llu\n%s_requests=%d\n",
 			o.prefix, (unsigned long long)pct(rtt, o.n, 50), o.prefix,
