@@ -90,13 +90,16 @@ chmod +x "$root/init"
 	die "cannot pack the L1 initramfs"
 
 log=$work/console
+# stdin is /dev/null: CI has none at all (QEMU's stdio backend would fail), and
+# a terminal left in cooked mode lets Ctrl-C stop the whole run.
 timeout --kill-after=10 "${EMBER_NESTED_TIMEOUT:-1800}" \
 	qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" -nographic \
 	-no-reboot -nodefaults -serial stdio -display none \
 	-kernel "$vmlinuz" -initrd "$work/l1.cpio.gz" \
 	-append "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
-	-virtfs "local,path=$(pwd),mount_tag=work,security_model=passthrough,multidevs=remap" |
+	-virtfs "local,path=$(pwd),mount_tag=work,security_model=passthrough,multidevs=remap" \
+	</dev/null |
 	sed -u -e 's/\r//g' -e 's/\x1bc//g' -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | tee "$log" |
 	grep --line-buffered -v -e '^NESTED-EXIT=' -e '^SeaBIOS' -e '^Booting from ROM' -e '^$'
 rc=${PIPESTATUS[0]}
