@@ -16,12 +16,13 @@ struct ctxinfo {
 	__u32 slot;
 	__u32 app_id;
 	__u32 bytes;
+	__u64 now; /* coarse clock, read once per frame */
 };
 
 static __always_inline int drop(struct ctxinfo *ci, __u32 reason)
 {
-	count(&ember_gst_ctr, ci->slot, ci->bytes, 0, reason);
-	count(&ember_app_ctr, ci->app_id, ci->bytes, 0, reason);
+	count(&ember_gst_ctr, ci->slot, ci->bytes, ci->now, 0, reason);
+	count(&ember_app_ctr, ci->app_id, ci->bytes, ci->now, 0, reason);
 	return verdict(XDP_DROP, EMBER_V_DROP, 0, ci->app_id, ci->slot, reason);
 }
 
@@ -141,14 +142,14 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p, struct ctx
 	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		count(&ember_gst_ctr, ci->slot, ci->bytes, 0, -1);
-		count(&ember_app_ctr, ci->app_id, ci->bytes, 0, -1);
+		count(&ember_gst_ctr, ci->slot, ci->bytes, ci->now, 0, -1);
+		count(&ember_app_ctr, ci->app_id, ci->bytes, ci->now, 0, -1);
 		return verdict(XDP_PASS, EMBER_V_PASS_NO_NEIGH, 0, ci->app_id, ci->slot, 0);
 	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || set_l2(ctx, 0, fib.dmac, fib.smac))
 		return drop(ci, EMBER_DROP_FIB);
-	count(&ember_gst_ctr, ci->slot, ci->bytes, 0, -1);
-	count(&ember_app_ctr, ci->app_id, ci->bytes, 0, -1);
+	count(&ember_gst_ctr, ci->slot, ci->bytes, ci->now, 0, -1);
+	count(&ember_app_ctr, ci->app_id, ci->bytes, ci->now, 0, -1);
 	return verdict(bpf_redirect(fib.ifindex, 0), EMBER_V_TO_CLIENT, fib.ifindex, ci->app_id,
 		       ci->slot, 0);
 }
@@ -196,10 +197,11 @@ int xdp_guest(struct xdp_md *ctx)
 	if (!slot)
 		return verdict(XDP_DROP, EMBER_V_DROP, 0, 0, ~0u, EMBER_DROP_UNKNOWN_TAP);
 	ci.slot = *slot;
-	g = bpf_map_lookup_elem(&ember_guests, &ci.slot);
+	g = guest_get(ci.slot); /* a zeroed slot is no guest */
 	if (!g)
 		return verdict(XDP_DROP, EMBER_V_DROP, 0, 0, ci.slot, EMBER_DROP_UNKNOWN_TAP);
 	ci.app_id = g->app_id;
+	ci.now = now_coarse();
 	knob_copy(gmac, gw_mac, ETH_ALEN);
 	knob_copy(gip4, gw_ip4, 4);
 	knob_copy(gip6, gw_ip6, 16);

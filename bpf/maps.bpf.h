@@ -14,8 +14,10 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ember_svc SEC(".maps");
 
+/* Arrays, not hashes: ids are bounded and the verifier inlines array
+ * lookups (no hashing). Free entries are zeroed, see maps.h. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EMBER_MAX_APPS);
 	__type(key, __u32);
 	__type(value, struct ember_app);
@@ -23,7 +25,7 @@ struct {
 } ember_apps SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EMBER_MAX_GUESTS);
 	__type(key, __u32);
 	__type(value, struct ember_guest);
@@ -142,8 +144,36 @@ static __always_inline int verdict(int action, __u32 v, __u32 ifindex, __u32 app
 	return action;
 }
 
-/* Adds one packet of (bytes) to a counter set; (new_flow) and (drop) < 0 = none. */
-static __always_inline void count(void *map, __u32 key, __u64 bytes, int new_flow, int drop)
+/* The app (app_id), or NULL when the id is out of range or the entry is free. */
+static __always_inline struct ember_app *app_get(__u32 app_id)
+{
+	struct ember_app *a = bpf_map_lookup_elem(&ember_apps, &app_id);
+
+	return a && (a->flags & EMBER_APP_F_IN_USE) ? a : NULL;
+}
+
+/* The guest in (slot), or NULL when out of range or free (tap_ifindex 0). */
+static __always_inline struct ember_guest *guest_get(__u32 slot)
+{
+	struct ember_guest *g = bpf_map_lookup_elem(&ember_guests, &slot);
+
+	return g && g->tap_ifindex ? g : NULL;
+}
+
+/*
+ * Coarse clock (jiffy resolution) for last_seen_ns: it only feeds idle
+ * timeouts of seconds, and the precise clock costs a clocksource read.
+ * Read once per packet and passed to every count().
+ */
+static __always_inline __u64 now_coarse(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+/* Adds one packet of (bytes) seen at (now) to a counter set; (new_flow) and
+ * (drop) < 0 = none. */
+static __always_inline void count(void *map, __u32 key, __u64 bytes, __u64 now, int new_flow,
+				  int drop)
 {
 	struct ember_counters *c = bpf_map_lookup_elem(map, &key);
 
@@ -152,9 +182,7 @@ static __always_inline void count(void *map, __u32 key, __u64 bytes, int new_flo
 	c->packets++;
 	c->bytes += bytes;
 	c->new_flows += new_flow > 0;
-	/* Coarse clock (jiffy resolution): last_seen only feeds idle timeouts of
-	 * seconds, and the precise clock costs a clocksource read per packet. */
-	c->last_seen_ns = bpf_ktime_get_coarse_ns();
+	c->last_seen_ns = now;
 	if (drop >= 0 && drop < EMBER_DROP_MAX)
 		c->drops[drop]++;
 }

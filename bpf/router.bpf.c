@@ -90,7 +90,7 @@ static __always_inline int route_flow(struct ember_flow_key *k, const struct emb
 	__u64 *n;
 
 	if (f) {
-		g = bpf_map_lookup_elem(&ember_guests, &f->slot);
+		g = guest_get(f->slot);
 		if (g && g->app_id == app_id) {
 			*slot = f->slot;
 			*gp = g; /* the caller needs it too: one lookup per packet */
@@ -180,6 +180,27 @@ static __always_inline int to_tap(struct xdp_md *ctx, struct pkt *p, const __u8 
 	return bpf_redirect_map(&ember_taps, ifindex, XDP_DROP);
 }
 
+/* No live guest took the packet: the standby tap (plus a wake), or a drop. */
+static __always_inline int to_standby(struct xdp_md *ctx, struct pkt *p, struct ember_app *app,
+				      __u32 app_id, __u32 bytes, __u64 now)
+{
+	int act;
+
+	if (!app->standby_ifindex) {
+		count(&ember_app_ctr, app_id, bytes, now, 0, EMBER_DROP_NO_TARGET);
+		return verdict(XDP_DROP, EMBER_V_DROP, 0, app_id, ~0u, EMBER_DROP_NO_TARGET);
+	}
+	wake(app, app_id);
+	count(&ember_app_ctr, app_id, bytes, now, 0, -1);
+	if (is_zero(app->guest_mac, ETH_ALEN)) {
+		act = bpf_redirect_map(&ember_taps, app->standby_ifindex, XDP_DROP);
+	} else {
+		act = to_tap(ctx, p, app->guest_mac, app->guest_ip4, app->guest_ip6,
+			     app->standby_ifindex);
+	}
+	return verdict(act, EMBER_V_TO_STANDBY, app->standby_ifindex, app_id, ~0u, 0);
+}
+
 static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, __u32 bytes)
 {
 	struct ember_service_key sk = {};
@@ -187,8 +208,9 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 	struct ember_service *svc;
 	struct ember_app *app;
 	struct ember_guest *g = NULL;
-	__u32 app_id, slot;
+	__u32 app_id, slot, ifindex;
 	int flags, fresh, act;
+	__u64 now;
 
 	flags = flow_key(p, end, &k);
 	if (flags < 0)
@@ -201,38 +223,25 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 	if (!svc)
 		return verdict(XDP_PASS, EMBER_V_PASS_NOT_VIP, 0, 0, ~0u, 0);
 	app_id = svc->app_id;
-	app = bpf_map_lookup_elem(&ember_apps, &app_id);
+	now = now_coarse();
+	app = app_get(app_id); /* a zeroed entry is no app */
 	if (!app) {
-		count(&ember_app_ctr, app_id, bytes, 0, EMBER_DROP_NO_TARGET);
+		count(&ember_app_ctr, app_id, bytes, now, 0, EMBER_DROP_NO_TARGET);
 		return verdict(XDP_DROP, EMBER_V_DROP, 0, app_id, ~0u, EMBER_DROP_NO_TARGET);
 	}
 	fresh = route_flow(&k, app, app_id, flags, &slot, &g);
 	/* The reply path needs the VIP; written once per flow, not per packet. */
 	if (fresh != 0)
 		remember_vip(&k, app_id);
-	if (fresh >= 0) {
-		if (fresh > 0)
-			g = bpf_map_lookup_elem(&ember_guests, &slot);
-		if (g) {
-			count(&ember_app_ctr, app_id, bytes, fresh, -1);
-			count(&ember_gst_ctr, slot, bytes, fresh, -1);
-			act = to_tap(ctx, p, g->mac, g->ip4, g->ip6, g->tap_ifindex);
-			return verdict(act, EMBER_V_TO_GUEST, g->tap_ifindex, app_id, slot, 0);
-		}
-	}
-	if (!app->standby_ifindex) {
-		count(&ember_app_ctr, app_id, bytes, 0, EMBER_DROP_NO_TARGET);
-		return verdict(XDP_DROP, EMBER_V_DROP, 0, app_id, ~0u, EMBER_DROP_NO_TARGET);
-	}
-	wake(app, app_id);
-	count(&ember_app_ctr, app_id, bytes, 0, -1);
-	if (is_zero(app->guest_mac, ETH_ALEN)) {
-		act = bpf_redirect_map(&ember_taps, app->standby_ifindex, XDP_DROP);
-	} else {
-		act = to_tap(ctx, p, app->guest_mac, app->guest_ip4, app->guest_ip6,
-			     app->standby_ifindex);
-	}
-	return verdict(act, EMBER_V_TO_STANDBY, app->standby_ifindex, app_id, ~0u, 0);
+	if (fresh > 0)
+		g = guest_get(slot); /* live[] naming a free slot: never chosen */
+	if (fresh < 0 || !g)
+		return to_standby(ctx, p, app, app_id, bytes, now);
+	count(&ember_app_ctr, app_id, bytes, now, fresh, -1);
+	count(&ember_gst_ctr, slot, bytes, now, fresh, -1);
+	ifindex = g->tap_ifindex;
+	act = to_tap(ctx, p, g->mac, g->ip4, g->ip6, ifindex);
+	return verdict(act, EMBER_V_TO_GUEST, ifindex, app_id, slot, 0);
 }
 
 SEC("xdp")

@@ -54,6 +54,40 @@ static int map_delete(struct dp *dp, const char *map, const void *key)
 	return 0;
 }
 
+/*
+ * ember_apps and ember_guests are arrays: every in-range id has an entry, a
+ * free one is zeroed. These read one and answer -ENOENT for a free entry,
+ * as a hash lookup would for a missing key.
+ */
+static int app_lookup(struct dp *dp, uint32_t app_id, struct ember_app *a)
+{
+	int rc = map_lookup(dp, EMBER_MAP_APPS, &app_id, a);
+
+	if (!rc && !(a->flags & EMBER_APP_F_IN_USE))
+		rc = -ENOENT;
+	return rc;
+}
+
+static int guest_lookup(struct dp *dp, uint32_t slot, struct ember_guest *g)
+{
+	int rc = map_lookup(dp, EMBER_MAP_GUESTS, &slot, g);
+
+	if (!rc && !g->tap_ifindex)
+		rc = -ENOENT;
+	return rc;
+}
+
+/* Frees an entry of ember_apps or ember_guests: zeroed = free. */
+static int entry_clear(struct dp *dp, const char *map, uint32_t key)
+{
+	static const union {
+		struct ember_app a;
+		struct ember_guest g;
+	} zero;
+
+	return map_update(dp, map, &key, &zero, BPF_EXIST);
+}
+
 int dp_service_add(struct dp *dp, const struct dp_service *svc, uint32_t app_id)
 {
 	struct ember_service_key k = service_key(svc);
@@ -62,7 +96,7 @@ int dp_service_add(struct dp *dp, const struct dp_service *svc, uint32_t app_id)
 
 	if (svc->proto != IPPROTO_TCP && svc->proto != IPPROTO_UDP)
 		return dp_fail(dp, -EINVAL, "protocol %u is neither TCP nor UDP", svc->proto);
-	if (map_lookup(dp, EMBER_MAP_APPS, &app_id, &a))
+	if (app_lookup(dp, app_id, &a))
 		return dp_fail(dp, -ENOENT, "app %u does not exist (ember dp app set %u)", app_id,
 			       app_id);
 	return map_update(dp, EMBER_MAP_SERVICES, &k, &v, BPF_ANY);
@@ -84,10 +118,11 @@ int dp_app_set(struct dp *dp, uint32_t app_id, const struct dp_app *cfg)
 	if (app_id >= EMBER_MAX_APPS)
 		return dp_fail(dp, -ERANGE, "app id %u is out of range (0..%u)", app_id,
 			       EMBER_MAX_APPS - 1);
-	memset(&a, 0, sizeof(a));
-	rc = map_lookup(dp, EMBER_MAP_APPS, &app_id, &a);
+	rc = app_lookup(dp, app_id, &a);
 	if (rc && rc != -ENOENT)
 		return dp_fail(dp, rc, "reading app %u: %s", app_id, strerror(-rc));
+	if (rc) /* a new app: whatever a free entry holds is not its state */
+		memset(&a, 0, sizeof(a));
 	/* The standby tap is a devmap entry too: the router redirects by index. */
 	if (standby) {
 		rc = map_update(dp, EMBER_MAP_TAPS, &standby, &standby, BPF_ANY);
@@ -95,6 +130,7 @@ int dp_app_set(struct dp *dp, uint32_t app_id, const struct dp_app *cfg)
 			return rc;
 	}
 	a.standby_ifindex = standby;
+	a.flags |= EMBER_APP_F_IN_USE;
 	memcpy(a.guest_mac, cfg->guest_mac, 6);
 	memcpy(a.guest_ip4, cfg->guest_ip4, 4);
 	memcpy(a.guest_ip6, cfg->guest_ip6, 16);
@@ -104,19 +140,19 @@ int dp_app_set(struct dp *dp, uint32_t app_id, const struct dp_app *cfg)
 int dp_app_del(struct dp *dp, uint32_t app_id)
 {
 	struct ember_app a;
-	int rc = map_lookup(dp, EMBER_MAP_APPS, &app_id, &a);
+	int rc = app_lookup(dp, app_id, &a);
 
 	if (rc)
 		return dp_fail(dp, rc, "app %u: %s", app_id, strerror(-rc));
 	if (a.nlive)
 		return dp_fail(dp, -EBUSY, "app %u still has %u live guest(s)", app_id, a.nlive);
-	return map_delete(dp, EMBER_MAP_APPS, &app_id);
+	return entry_clear(dp, EMBER_MAP_APPS, app_id);
 }
 
 int dp_app_rearm(struct dp *dp, uint32_t app_id)
 {
 	struct ember_app a;
-	int rc = map_lookup(dp, EMBER_MAP_APPS, &app_id, &a);
+	int rc = app_lookup(dp, app_id, &a);
 
 	if (rc)
 		return dp_fail(dp, rc, "app %u: %s", app_id, strerror(-rc));
@@ -136,7 +172,10 @@ int dp_guest_add(struct dp *dp, uint32_t slot, const struct dp_guest *g)
 	if (slot >= EMBER_MAX_GUESTS)
 		return dp_fail(dp, -ERANGE, "guest slot %u is out of range (0..%u)", slot,
 			       EMBER_MAX_GUESTS - 1);
-	if (map_lookup(dp, EMBER_MAP_APPS, &g->app_id, &a))
+	if (!tap)
+		return dp_fail(dp, -EINVAL,
+			       "guest slot %u needs a tap (ifindex 0 marks a free slot)", slot);
+	if (app_lookup(dp, g->app_id, &a))
 		return dp_fail(dp, -ENOENT, "app %u does not exist", g->app_id);
 	memset(&v, 0, sizeof(v));
 	v.app_id = g->app_id;
@@ -172,10 +211,10 @@ int dp_guest_del(struct dp *dp, uint32_t slot)
 	uint32_t i;
 	int rc;
 
-	rc = map_lookup(dp, EMBER_MAP_GUESTS, &slot, &v);
-	if (rc || !v.tap_ifindex)
-		return dp_fail(dp, rc ? rc : -ENOENT, "guest slot %u is not in use", slot);
-	if (map_lookup(dp, EMBER_MAP_APPS, &v.app_id, &a) == 0) {
+	rc = guest_lookup(dp, slot, &v);
+	if (rc)
+		return dp_fail(dp, rc, "guest slot %u is not in use", slot);
+	if (app_lookup(dp, v.app_id, &a) == 0) {
 		for (i = 0; i < a.nlive && a.live[i] != slot; i++)
 			;
 		if (i < a.nlive) {
@@ -185,13 +224,12 @@ int dp_guest_del(struct dp *dp, uint32_t slot)
 				return rc;
 		}
 	}
-	rc = map_delete(dp, EMBER_MAP_GUESTS, &slot);
+	rc = entry_clear(dp, EMBER_MAP_GUESTS, slot);
 	if (rc)
 		return rc;
 	map_delete(dp, EMBER_MAP_TAP_SLOTS, &v.tap_ifindex);
 	/* The tap may still be the app's standby tap: keep it in the devmap then. */
-	if (map_lookup(dp, EMBER_MAP_APPS, &v.app_id, &a) != 0 ||
-	    a.standby_ifindex != v.tap_ifindex)
+	if (app_lookup(dp, v.app_id, &a) != 0 || a.standby_ifindex != v.tap_ifindex)
 		map_delete(dp, EMBER_MAP_TAPS, &v.tap_ifindex);
 	return 0;
 }
@@ -221,7 +259,8 @@ int dp_host_addr_del(struct dp *dp, int family, const void *addr)
 	return map_delete(dp, EMBER_MAP_HOST_ADDRS, &k);
 }
 
-/* Walks a hash or array map; (fn) gets each key/value. */
+/* Walks a hash or array map; (fn) gets each key/value (free array entries
+ * too: the callbacks skip them). */
 static int walk(struct dp *dp, const char *map, size_t ksz, size_t vsz,
 		int (*fn)(void *ctx, const void *k, const void *v), void *ctx)
 {
@@ -274,7 +313,11 @@ static int app_cb(void *ctx, const void *k, const void *v)
 {
 	const struct ember_app *a = v;
 	struct walk_ctx *w = ctx;
-	struct dp_app_info info = {
+	struct dp_app_info info;
+
+	if (!(a->flags & EMBER_APP_F_IN_USE))
+		return 0; /* a free entry of the array */
+	info = (struct dp_app_info){
 		.app_id = *(const uint32_t *)k,
 		.standby_ifindex = (int)a->standby_ifindex,
 		.nlive = a->nlive,

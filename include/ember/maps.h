@@ -58,8 +58,8 @@ typedef uint64_t ember_u64;
 
 /* Map names: the BPF variable names, also the pin file names under the root. */
 #define EMBER_MAP_SERVICES    "ember_svc"      /* hash: service_key -> service */
-#define EMBER_MAP_APPS	      "ember_apps"     /* hash: u32 app id -> ember_app */
-#define EMBER_MAP_GUESTS      "ember_guests"   /* hash: u32 slot -> ember_guest */
+#define EMBER_MAP_APPS	      "ember_apps"     /* array: u32 app id -> ember_app */
+#define EMBER_MAP_GUESTS      "ember_guests"   /* array: u32 slot -> ember_guest */
 #define EMBER_MAP_TAP_SLOTS   "ember_tap_slot" /* hash: u32 tap ifindex -> u32 slot */
 #define EMBER_MAP_TAPS	      "ember_taps"     /* devmap_hash: u32 ifindex -> u32 ifindex */
 #define EMBER_MAP_FLOWS	      "ember_flows"    /* lru_hash: flow_key -> flow */
@@ -92,6 +92,9 @@ _Static_assert(sizeof(struct ember_service) == 8, "ember_service ABI");
 
 /* ember_app flags */
 #define EMBER_APP_F_NO_ICMP_ECHO (1u << 0) /* pass echo requests to the host instead */
+/* ember_apps is an array (every id has an entry): only entries with this bit
+ * are apps. A zeroed entry is an absent app; deleting an app = writing zeros. */
+#define EMBER_APP_F_IN_USE (1u << 31)
 
 /*
  * Per-app state. Userspace owns every field except waking_since_ns, which the
@@ -121,7 +124,12 @@ enum ember_guest_state {
 	EMBER_GUEST_DRAINING = 1, /* keeps its flows, gets no new ones */
 };
 
-/* Per-guest slot; userspace writes it before putting the slot in live[]. */
+/*
+ * Per-guest slot; userspace writes it before putting the slot in live[].
+ * ember_guests is an array: a slot is in use iff tap_ifindex != 0 (no
+ * interface has index 0); a zeroed slot is an absent guest, freeing a slot =
+ * writing zeros. (app_id 0 is a valid app: it does not mark a free slot.)
+ */
 struct ember_guest {
 	ember_u32 app_id;
 	ember_u32 tap_ifindex;

@@ -48,5 +48,6 @@ void test_fin(struct harness *h);
 void test_wake(struct harness *h, int burst);
 void test_stickiness(struct harness *h);
 void test_standby_rewrite(struct harness *h);
+void test_zeroed_entries(struct harness *h);
 
 #endif

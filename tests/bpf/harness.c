@@ -262,6 +262,7 @@ int h_app(struct harness *h, uint32_t app_id, int standby_ifindex)
 	struct ember_app a;
 
 	memset(&a, 0, sizeof(a));
+	a.flags = EMBER_APP_F_IN_USE; /* ember_apps is an array: the bit makes it an app */
 	a.standby_ifindex = (uint32_t)standby_ifindex;
 	if (standby_ifindex && tap_in_devmap(h, standby_ifindex))
 		return -errno;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Stateful BPF fixtures: flow stickiness when a guest joins, one wake event per wake, FIN
- * accounting. */
+ * accounting, zeroed array entries acting as absent ones. */
 #include <linux/bpf.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -185,4 +185,76 @@ void test_standby_rewrite(struct harness *h)
 	if (frame_csum_ok(out, outlen, why, sizeof(why)))
 		return fail("standby rewrite: %s", why);
 	printf("ok: standby frames rewritten to the app's clone addresses\n");
+}
+
+/* Runs (prog) on a TCP frame to VIP4_A3:81 from (port); fills (d). Returns the action. */
+static int run_zapp(struct harness *h, int prog_fd, uint32_t ifindex, uint16_t port,
+		    struct ember_debug *d)
+{
+	static uint8_t in[FRAME_MAX], out[FRAME_MAX];
+	struct fspec s = spec_in(4, VIP4_A3, IPPROTO_TCP, port, 81);
+	size_t n = frame_build(in, &s), outlen = sizeof(out);
+	int act;
+
+	h_clear_last(h);
+	act = h_run(h, prog_fd, ifindex, in, n, out, &outlen);
+	return h_last(h, d) ? -1 : act;
+}
+
+static int zero_entry(struct harness *h, const char *map, uint32_t key)
+{
+	static const union {
+		struct ember_app a;
+		struct ember_guest g;
+	} zero;
+
+	return bpf_map_update_elem(h_map(h, map), &key, &zero, BPF_EXIST);
+}
+
+/*
+ * ember_apps and ember_guests are arrays: a zeroed entry must act exactly as
+ * a missing one. App id 0 is a valid app; a zeroed app drops as NO_TARGET
+ * even while a flow still names a guest of it; a zeroed slot is never
+ * chosen from live[] and a frame on its tap is UNKNOWN_TAP.
+ */
+void test_zeroed_entries(struct harness *h)
+{
+	const uint32_t app = 0, slot = 30;
+	const int tap = h->tap[6];
+	struct ember_app a;
+	struct ember_debug d;
+	int act;
+
+	if (h_app(h, app, 0) || h_service(h, 4, VIP4_A3, 81, IPPROTO_TCP, app) ||
+	    h_guest_add(h, slot, app, tap, MAC_G20, INSIDE4, INSIDE6))
+		return fail("zeroed entries: setup");
+	act = run_zapp(h, h->router_fd, (uint32_t)h->egress, 42000, &d);
+	if (act != XDP_REDIRECT || d.verdict != EMBER_V_TO_GUEST || d.ifindex != (uint32_t)tap)
+		return fail("app id 0: action %d verdict %u ifindex %u", act, d.verdict, d.ifindex);
+
+	/* The app is zeroed (deleted); its guest and the flow are still there. */
+	if (bpf_map_lookup_elem(h_map(h, EMBER_MAP_APPS), &app, &a) ||
+	    zero_entry(h, EMBER_MAP_APPS, app))
+		return fail("zeroed entries: zeroing app 0");
+	act = run_zapp(h, h->router_fd, (uint32_t)h->egress, 42000, &d);
+	if (act != XDP_DROP || d.verdict != EMBER_V_DROP || d.drop_reason != EMBER_DROP_NO_TARGET)
+		return fail("zeroed app: action %d verdict %u reason %u, want NO_TARGET drop", act,
+			    d.verdict, d.drop_reason);
+
+	/* The app is back with the slot in live[], but the slot is zeroed. */
+	if (zero_entry(h, EMBER_MAP_GUESTS, slot) ||
+	    bpf_map_update_elem(h_map(h, EMBER_MAP_APPS), &app, &a, BPF_EXIST))
+		return fail("zeroed entries: zeroing slot 30");
+	for (uint16_t port = 42000; port < 42016; port++) {
+		act = run_zapp(h, h->router_fd, (uint32_t)h->egress, port, &d);
+		if (act != XDP_DROP || d.drop_reason != EMBER_DROP_NO_TARGET)
+			return fail("zeroed slot in live[]: action %d ifindex %u, want a drop", act,
+				    d.ifindex);
+	}
+	act = run_zapp(h, h->guest_fd, (uint32_t)tap, 42000, &d);
+	if (act != XDP_DROP || d.drop_reason != EMBER_DROP_UNKNOWN_TAP)
+		return fail("zeroed slot on its tap: action %d reason %u, want UNKNOWN_TAP", act,
+			    d.drop_reason);
+	zero_entry(h, EMBER_MAP_APPS, app);
+	printf("ok: zeroed app and guest entries act as absent ones (app id 0 valid)\n");
 }

@@ -511,6 +511,7 @@ int main(void)
 	test_wake(&h, 1000);
 	test_stickiness(&h);
 	test_standby_rewrite(&h);
+	test_zeroed_entries(&h);
 	h_close(&h);
 	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
 	return failures ? 1 : 0;

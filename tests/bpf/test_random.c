@@ -217,7 +217,8 @@ static int move_slot11(struct harness *h, int phase)
 				a.live[i] = a.live[--a.nlive];
 		bpf_map_update_elem(fd, &from, &a, BPF_EXIST);
 	}
-	bpf_map_delete_elem(h_map(h, EMBER_MAP_GUESTS), &slot);
+	/* ember_guests is an array: a zeroed entry is a free slot. */
+	bpf_map_update_elem(h_map(h, EMBER_MAP_GUESTS), &slot, &(struct ember_guest){0}, BPF_EXIST);
 	return phase ? h_guest_add(h, SLOT11, APP3, h->tap[5], MAC_G11, INSIDE4, INSIDE6)
 		     : h_guest_add(h, SLOT11, APP1, h->tap[1], MAC_G11, INSIDE4, INSIDE6);
 }
