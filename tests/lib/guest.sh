@@ -86,7 +86,7 @@ guest_cmdline() {
 # guest_start ARGS...: start ember-vmm in the namespace, in the background.
 guest_start() {
 	ip netns exec "$GUEST_NS" build/bin/ember-vmm \
-		--kernel build/guest/vmlinux --initrd build/guest/initramfs.cpio.gz \
+		--kernel "${GUEST_KERNEL:-build/guest/vmlinux}" --initrd build/guest/initramfs.cpio.gz \
 		--console "$GUEST_WORK/console.log" --events "$GUEST_WORK/events" \
 		--net "tap=$GUEST_TAP" "$@" 2>"$GUEST_WORK/vmm.log" &
 	VMM_PID=$!

@@ -3,8 +3,9 @@
 # Boots the guest kernel with ember-init and the demo workload under ember-vmm
 # (2 vCPUs, virtio-net on a tap in a private namespace, virtio-rng), waits for
 # the ready doorbell, fetches GET / from the host side of the tap, then lets
-# the workload exit so the guest powers off and ember-vmm exits 0.
-# One boot: the guest kernel is emulated on kvm-pvm, so this takes minutes.
+# the workload exit so the guest powers off and ember-vmm exits 0. A second
+# boot does the same from the bzImage. On kvm-pvm the guest kernel is
+# emulated, so each boot takes a minute or more there.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/guest.sh
@@ -43,5 +44,21 @@ rc=$?
 VMM_PID=""
 [ "$rc" = 0 ] || fail "ember-vmm exited with status $rc after a clean power-off"
 grep -q '^workload_exit status=0' "$GUEST_WORK/events" || fail "no workload_exit status=0 event"
-echo "ok: guest powered off, ember-vmm exited 0 (whole test $(($(date +%s) - t0)) s)"
+echo "ok: guest powered off, ember-vmm exited 0 ($(($(date +%s) - t0)) s)"
+
+# The same guest from the bzImage (64-bit boot protocol instead of PVH).
+rm -f "$GUEST_WORK/events"
+GUEST_KERNEL=build/guest/bzImage guest_start --vcpus 1 --mem 256M --cmdline "$(guest_cmdline)"
+guest_wait_event ready "$BOOT_TIMEOUT" >/dev/null
+echo "ok: bzImage: ready after $(($(event_us ready) / 1000)) ms"
+body=$(ip netns exec "$GUEST_NS" build/tests/http_get -t 20000 "$GUEST_IP" 80 /) ||
+	fail "bzImage guest: GET / failed"
+[[ $body == ember-demo* ]] || fail "bzImage guest: GET / answered '$body'"
+echo "ok: bzImage: GET / answered"
+kill "$VMM_PID"
+wait "$VMM_PID"
+rc=$?
+VMM_PID=""
+[ "$rc" = 143 ] || fail "ember-vmm exited $rc on SIGTERM (expected 143)"
+echo "ok: SIGTERM stops ember-vmm with status 143 (whole test $(($(date +%s) - t0)) s)"
 echo "PASS"
