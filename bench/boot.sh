@@ -51,12 +51,12 @@ VMM_PID=""
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu_boot_to_init_ms=unavailable"; exit 0; }
 qlog=$GUEST_WORK/qemu-console.log
 qcpu=host,-arch-capabilities,kvm-pv-ipi=off,kvm-pv-sched-yield=off,kvm-pv-tlb-flush=off,kvm-pv-unhalt=off
-qcmd="$(guest_cmdline | sed 's/ quiet / loglevel=4 /') reboot=p noxsave retain_initrd"
+qcmd="$(guest_cmdline | sed 's/ quiet / loglevel=4 /') noxsave retain_initrd"
 qcmd="$qcmd clearcpuid=141,151,297,308,580"
 start=$(date +%s%N)
 ip netns exec "$GUEST_NS" qemu-system-x86_64 -M microvm,rtc=off,acpi=off -enable-kvm \
 	-cpu "$qcpu" -smp "$VCPUS" -m 256 -nodefaults -no-user-config -nographic \
-	-serial "file:$qlog" -kernel build/guest/vmlinux -initrd build/guest/initramfs.cpio.gz \
+	-serial "file:$qlog" -kernel build/guest/vmlinux -initrd build/guest/initramfs.cpio \
 	-append "$qcmd" -netdev "tap,id=n0,ifname=$GUEST_TAP,script=no,downscript=no" \
 	-device virtio-net-device,netdev=n0 -device isa-debug-exit,iobase=0xcf9,iosize=1 \
 	>/dev/null 2>"$GUEST_WORK/qemu.log" &

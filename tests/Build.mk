@@ -134,7 +134,7 @@ $(TESTBIN)/test_demo: $(OBJ)/tests/unit/test_demo.o | $(OUT)/guest/ember-demo
 
 # Root: the initramfs's ember-init as PID 1 of PID/mount/net namespaces (77 otherwise).
 # Listing the image as a prerequisite makes `make all` build it before the run.
-tests/unit/test_init_host.sh: $(OUT)/guest/initramfs.cpio.gz
+tests/unit/test_init_host.sh: $(OUT)/guest/initramfs.cpio
 
 TESTS += $(TESTBIN)/test_init_cmdline $(TESTBIN)/test_init_probe $(TESTBIN)/test_init_net \
 	$(TESTBIN)/test_demo tests/unit/test_init_host.sh
@@ -159,3 +159,18 @@ $(TESTBIN)/hostile-guest.elf: tests/vm/hostile-guest.S tests/vm/hostile-guest.ld
 
 ALL_BINS += $(TESTBIN)/hostile-guest.elf
 TESTS += tests/vm/hostile.sh
+
+# --- snapshot tests (owner: snapshot helper) ---
+# The state file container (pure); the VM test boots, snapshots and restores 3 clones.
+$(TESTBIN)/test_snapshot_state: $(OBJ)/tests/unit/test_snapshot_state.o $(OBJ)/vmm/state_file.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+$(TESTBIN)/test_snapshot_cli: $(OBJ)/tests/unit/test_snapshot_cli.o $(OBJ)/vmm/cli.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_snapshot_state $(TESTBIN)/test_snapshot_cli tests/vm/snapshot.sh
+# --- end snapshot tests ---

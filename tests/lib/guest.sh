@@ -20,7 +20,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 guest_require() {
 	[ "$(id -u)" = 0 ] || skip "needs root (tap devices, network namespaces)"
 	[ -c /dev/net/tun ] || skip "/dev/net/tun is missing"
-	for f in build/bin/ember-vmm build/guest/vmlinux build/guest/initramfs.cpio.gz \
+	for f in build/bin/ember-vmm build/guest/vmlinux build/guest/initramfs.cpio \
 		build/tests/http_get; do
 		[ -e "$f" ] || fail "$f is missing: run 'make all guest' first"
 	done
@@ -77,8 +77,11 @@ guest_net_setup() {
 }
 
 # guest_cmdline EXTRA...: the kernel command line for the demo guest.
+# reboot=p: the default reboot path executes int3, which kvm-pvm cannot emulate;
+# percpu_alloc=page noreplace-smp: boot-time savings (docs/guest-kernel.md).
 guest_cmdline() {
-	echo "console=ttyS0 quiet ember.ip=$GUEST_IP/24 ember.gw=$GUEST_HOST_IP" \
+	echo "console=ttyS0 quiet reboot=p percpu_alloc=page noreplace-smp" \
+	     "ember.ip=$GUEST_IP/24 ember.gw=$GUEST_HOST_IP" \
 	     "ember.gwmac=$(ip netns exec "$GUEST_NS" cat /sys/class/net/$GUEST_TAP/address)" \
 	     "ember.port=80 $*"
 }
@@ -86,7 +89,7 @@ guest_cmdline() {
 # guest_start ARGS...: start ember-vmm in the namespace, in the background.
 guest_start() {
 	ip netns exec "$GUEST_NS" build/bin/ember-vmm \
-		--kernel "${GUEST_KERNEL:-build/guest/vmlinux}" --initrd build/guest/initramfs.cpio.gz \
+		--kernel "${GUEST_KERNEL:-build/guest/vmlinux}" --initrd build/guest/initramfs.cpio \
 		--console "$GUEST_WORK/console.log" --events "$GUEST_WORK/events" \
 		--net "tap=$GUEST_TAP" "$@" 2>"$GUEST_WORK/vmm.log" &
 	VMM_PID=$!

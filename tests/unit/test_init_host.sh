@@ -12,7 +12,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; [ -f "$work/console" ] && sed 's/^/  | /' "$work/console"; exit 1; }
 
 [ "$(id -u)" = 0 ] || skip "needs root (namespaces, mounts)"
-img=build/guest/initramfs.cpio.gz
+img=build/guest/initramfs.cpio
 [ -e "$img" ] || { echo "FAIL: $img is missing: run 'make guest'"; exit 1; }
 command -v curl >/dev/null || skip "curl is not installed"
 
@@ -28,7 +28,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir "$work/root"
-zcat "$img" | (cd "$work/root" && cpio -id --quiet) || fail "cannot unpack $img"
+cat "$img" | (cd "$work/root" && cpio -id --quiet) || fail "cannot unpack $img"
 
 # Guest side "eth0" in $ns, client side 192.0.2.1 in $cns (TEST-NET-1, ours only).
 ip netns add "$ns" && ip netns add "$cns" || skip "cannot create network namespaces"
