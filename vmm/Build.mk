@@ -29,3 +29,10 @@ ALL_BINS += $(BIN)/ember-vmm
 # Linked into ember-vmm through $(VMM_OBJS) by the core's block (with -lelf).
 VMM_BOOT_OBJS := $(addprefix $(OBJ)/vmm/,boot.o boot_pvh.o boot_bzimage.o mptable.o cpuid.o)
 VMM_OBJS += $(VMM_BOOT_OBJS)
+
+# --- snapshot and restore (owner: snapshot helper) ---
+# State file container (pure, unit-tested), KVM state records, snapshot writer, restore.
+VMM_SNAPSHOT_OBJS := $(addprefix $(OBJ)/vmm/,state_file.o snapshot.o snapshot_kvm.o restore.o)
+$(VMM_SNAPSHOT_OBJS): CFLAGS += -pthread
+VMM_OBJS += $(VMM_SNAPSHOT_OBJS)
+# --- end snapshot and restore ---

@@ -166,6 +166,9 @@ enum {
 	OPT_EVENTS,
 	OPT_CPU_TEMPLATE,
 	OPT_VERSION,
+	OPT_SNAPSHOT_DIR,
+	OPT_SNAPSHOT_ON_READY,
+	OPT_SNAPSHOT_CONTINUE,
 };
 
 static const struct option long_opts[] = {
@@ -183,6 +186,9 @@ static const struct option long_opts[] = {
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
+	{"snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR},
+	{"snapshot-on-ready", no_argument, NULL, OPT_SNAPSHOT_ON_READY},
+	{"snapshot-continue", no_argument, NULL, OPT_SNAPSHOT_CONTINUE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -244,8 +250,10 @@ static int parse_one(int c, char *arg, struct cli_opts *o, char *err, size_t err
 		o->cmdline = arg;
 		return 0;
 	case OPT_MEM:
+		o->mem_set = true;
 		return parse_mem(arg, o, err, errlen) ? -1 : 0;
 	case OPT_VCPUS:
+		o->vcpus_set = true;
 		return parse_vcpus(arg, o, err, errlen) ? -1 : 0;
 	case OPT_NET:
 		if (o->nr_net == CLI_MAX_NETS) {
@@ -271,6 +279,16 @@ static int parse_one(int c, char *arg, struct cli_opts *o, char *err, size_t err
 		return 0;
 	case OPT_CPU_TEMPLATE:
 		o->cpu_template = arg;
+		o->cpu_template_set = true;
+		return 0;
+	case OPT_SNAPSHOT_DIR:
+		o->snapshot_dir = arg;
+		return 0;
+	case OPT_SNAPSHOT_ON_READY:
+		o->snapshot_on_ready = true;
+		return 0;
+	case OPT_SNAPSHOT_CONTINUE:
+		o->snapshot_continue = true;
 		return 0;
 	case 'v':
 		o->verbose++;
@@ -285,11 +303,47 @@ static int parse_one(int c, char *arg, struct cli_opts *o, char *err, size_t err
 	}
 }
 
+/* The snapshot options must come together; restore takes its machine from the snapshot. */
+static enum cli_result check_snapshot_opts(const struct cli_opts *o, char *err, size_t errlen)
+{
+	if (o->restore) {
+		if (!o->snapshot_dir)
+			snprintf(err, errlen, "restore: --snapshot-dir is required");
+		else if (o->kernel || o->initrd || o->cmdline || o->mem_set || o->vcpus_set ||
+			 o->nr_disk || o->rng || o->snapshot_on_ready || o->snapshot_continue)
+			snprintf(err, errlen,
+				 "restore: --kernel, --initrd, --cmdline, --mem, --vcpus, --disk, "
+				 "--rng and --snapshot-on-ready/--snapshot-continue come from the "
+				 "snapshot and cannot be given");
+		else
+			return CLI_RUN;
+		return CLI_USAGE;
+	}
+	if (!o->kernel) {
+		snprintf(err, errlen, "--kernel is required");
+		return CLI_USAGE;
+	}
+	if (!!o->snapshot_dir != o->snapshot_on_ready ||
+	    (o->snapshot_continue && !o->snapshot_on_ready)) {
+		snprintf(err, errlen,
+			 "--snapshot-dir and --snapshot-on-ready go together "
+			 "(--snapshot-continue needs both)");
+		return CLI_USAGE;
+	}
+	return CLI_RUN;
+}
+
 enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen)
 {
+	bool restore = argc > 1 && !strcmp(argv[1], "restore");
 	int c, r;
 
 	*o = (struct cli_opts){.mem = CLI_MEM_DEFAULT, .vcpus = 1, .cpu_template = "baseline"};
+	if (restore) {
+		/* getopt starts at index 1: the subcommand stands where the program name was. */
+		argc--, argv++;
+		o->restore = true;
+	}
 	opterr = 0; /* we report errors ourselves */
 	optind = 0; /* glibc: 0 re-initialises getopt fully (the tests parse many times) */
 	while ((c = getopt_long(argc, argv, ":vh", long_opts, NULL)) != -1) {
@@ -308,9 +362,5 @@ enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, 
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return CLI_USAGE;
 	}
-	if (!o->kernel) {
-		snprintf(err, errlen, "--kernel is required");
-		return CLI_USAGE;
-	}
-	return CLI_RUN;
+	return check_snapshot_opts(o, err, errlen);
 }

@@ -40,7 +40,14 @@ struct cli_opts {
 	const char *console_path;
 	const char *events;
 	const char *cpu_template; /* name, checked by cpu_template_parse() */
+	bool cpu_template_set;	  /* given on the command line (restore compares it) */
 	int verbose;
+	/* Snapshots (docs/snapshot-format.md). */
+	bool restore;		  /* "ember-vmm restore ...": start from snapshot_dir */
+	const char *snapshot_dir; /* --snapshot-dir */
+	bool snapshot_on_ready;	  /* --snapshot-on-ready: snapshot at the READY doorbell */
+	bool snapshot_continue;	  /* --snapshot-continue: keep running after it (else exit 0) */
+	bool mem_set, vcpus_set;  /* given explicitly (refused with restore) */
 };
 
 enum cli_result {
@@ -50,7 +57,11 @@ enum cli_result {
 	CLI_USAGE,   /* bad usage: @err says why, exit 2 */
 };
 
-/* cli_parse() - parse argv into @o (defaults filled in). Pure: never prints. */
+/*
+ * cli_parse() - parse argv into @o (defaults filled in). argv[1] "restore"
+ * selects the restore form (no --kernel; the snapshot fixes RAM, vCPUs and
+ * devices). Pure: never prints.
+ */
 enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);
 
 /*

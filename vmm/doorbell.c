@@ -21,6 +21,11 @@
 #define UNKNOWN_LOG_MAX	 8
 
 static int events_fd = -1;
+/* READY state (atomics: vCPU threads write, the snapshot reads) and its hook. */
+static unsigned ready_port;
+static bool ready_seen;
+static void (*ready_fn)(void *opaque, unsigned port);
+static void *ready_opaque;
 static uint64_t events_t0;
 static unsigned events_lines;
 
@@ -120,6 +125,12 @@ static void doorbell_io(void *opaque, uint64_t off, void *data, uint32_t len, bo
 		return;
 	}
 	events_emit("%s", line);
+	if (ev == EMBER_DB_READY) {
+		__atomic_store_n(&ready_port, EMBER_DB_ARG(v), __ATOMIC_RELAXED);
+		/* READY is rung once; a hostile second ring must not snapshot again. */
+		if (!__atomic_exchange_n(&ready_seen, true, __ATOMIC_ACQ_REL) && ready_fn)
+			ready_fn(ready_opaque, EMBER_DB_ARG(v));
+	}
 	if (ev == EMBER_DB_POWEROFF)
 		vm_request_exit(vm, (int)(EMBER_DB_ARG(v) & 0xff));
 }
@@ -127,4 +138,22 @@ static void doorbell_io(void *opaque, uint64_t off, void *data, uint32_t len, bo
 int doorbell_init(struct vm *vm)
 {
 	return vm_pio_register(vm, EMBER_DOORBELL_PORT, 4, doorbell_io, vm);
+}
+
+void doorbell_on_ready(void (*fn)(void *opaque, unsigned port), void *opaque)
+{
+	ready_fn = fn;
+	ready_opaque = opaque;
+}
+
+bool doorbell_ready(unsigned *port)
+{
+	*port = __atomic_load_n(&ready_port, __ATOMIC_RELAXED);
+	return __atomic_load_n(&ready_seen, __ATOMIC_ACQUIRE);
+}
+
+void doorbell_set_ready(unsigned port)
+{
+	__atomic_store_n(&ready_port, port, __ATOMIC_RELAXED);
+	__atomic_store_n(&ready_seen, true, __ATOMIC_RELEASE);
 }

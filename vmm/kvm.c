@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -84,9 +85,20 @@ static int vm_setup_x86(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-static int vm_setup_memory(struct vm *vm, uint64_t size, char *err, size_t errlen)
+/* Restore: the snapshot's memory file, private so every clone's writes stay its own. */
+static int mem_map_file(struct guest_mem *m, int fd, uint64_t size)
 {
-	int ret = mem_init(&vm->mem, size);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	mem_layout(m, p, size);
+	return 0;
+}
+
+static int vm_setup_memory(struct vm *vm, uint64_t size, int fd, char *err, size_t errlen)
+{
+	int ret = fd >= 0 ? mem_map_file(&vm->mem, fd, size) : mem_init(&vm->mem, size);
 
 	if (ret) {
 		snprintf(err, errlen, "cannot map %llu bytes of guest RAM: %s",
@@ -120,6 +132,8 @@ int vm_create(struct vm *vm, const struct vm_config *c, char *err, size_t errlen
 	bus_init(&vm->pio);
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_cond_init(&vm->exit_cond, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	ret = iothread_init(&vm->io);
@@ -141,7 +155,7 @@ int vm_create(struct vm *vm, const struct vm_config *c, char *err, size_t errlen
 	ret = vm_setup_x86(vm, err, errlen);
 	if (ret)
 		goto fail;
-	ret = vm_setup_memory(vm, c->mem_size, err, errlen);
+	ret = vm_setup_memory(vm, c->mem_size, c->mem_fd, err, errlen);
 	if (ret)
 		goto fail;
 	return 0;
@@ -259,4 +273,26 @@ int vm_wait_exit(struct vm *vm)
 	status = vm->exit_status;
 	pthread_mutex_unlock(&vm->exit_lock);
 	return status;
+}
+
+int vm_wait(struct vm *vm)
+{
+	int status = -1;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	while (!vm->exiting && !vm->snapshot_req)
+		pthread_cond_wait(&vm->exit_cond, &vm->exit_lock);
+	if (vm->exiting)
+		status = vm->exit_status;
+	vm->snapshot_req = false;
+	pthread_mutex_unlock(&vm->exit_lock);
+	return status;
+}
+
+void vm_request_snapshot(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->exit_lock);
+	vm->snapshot_req = true;
+	pthread_cond_broadcast(&vm->exit_cond);
+	pthread_mutex_unlock(&vm->exit_lock);
 }

@@ -11,10 +11,11 @@
 
 #include "cli.h"
 #include "log.h"
+#include "snapshot.h"
 #include "virtio/virtio.h"
 #include "vm_internal.h"
 
-#define VMM_VERSION "0.1.0"
+#define VMM_VERSION EMBER_VMM_VERSION
 
 /* Exit statuses (besides the guest's own power-off status). */
 #define EXIT_SETUP 1
@@ -28,6 +29,8 @@ static const char usage[] =
 	"\n"
 	"SYNOPSIS\n"
 	"    ember-vmm --kernel PATH [--initrd PATH] [--cmdline STRING] [OPTION]...\n"
+	"    ember-vmm restore --snapshot-dir DIR [--net ...] [--console ...] [--events ...]\n"
+	"              [--cpu-template T] [-v]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Boots PATH (a PVH-capable ELF vmlinux or a bzImage) in a new KVM virtual\n"
@@ -64,9 +67,21 @@ static const char usage[] =
 	"                         CPUID the guest sees: baseline (default) hides what\n"
 	"                         does not migrate or what kvm-pvm cannot emulate;\n"
 	"                         host passes KVM's supported CPUID through\n"
+	"    --snapshot-dir DIR --snapshot-on-ready\n"
+	"                         when the guest rings READY, pause it and write\n"
+	"                         DIR/memory and DIR/state (docs/snapshot-format.md),\n"
+	"                         then exit 0\n"
+	"    --snapshot-continue  keep the guest running after the snapshot\n"
 	"    -v, --verbose        log setup, device and guest events to stderr\n"
 	"    -h, --help           show this text and exit\n"
 	"    --version            show the version and exit\n"
+	"\n"
+	"RESTORE\n"
+	"    ember-vmm restore maps DIR/memory copy-on-write, restores every vCPU,\n"
+	"    the irqchip, clock and devices from DIR/state and runs the guest on\n"
+	"    its own taps (--net, one per virtio-net of the snapshot) and console.\n"
+	"    A truncated, corrupted, other-version or other-CPU-template snapshot,\n"
+	"    or a memory file changed since, is refused with exit status 1.\n"
 	"\n"
 	"EXIT STATUS\n"
 	"    N    the guest powered off through the doorbell with status N\n"
@@ -77,7 +92,7 @@ static const char usage[] =
 	"    128+SIG  ember-vmm was stopped by signal SIG (SIGINT, SIGTERM, SIGHUP)\n"
 	"\n"
 	"EXAMPLE\n"
-	"    ember-vmm --kernel build/guest/vmlinux --initrd build/guest/initramfs.cpio.gz \\\n"
+	"    ember-vmm --kernel build/guest/vmlinux --initrd build/guest/initramfs.cpio \\\n"
 	"        --cmdline 'console=ttyS0 reboot=p' --net tap=tap0 --events /tmp/ev\n";
 
 static int check_file(const char *what, const char *path)
@@ -228,18 +243,40 @@ static int setup_signals(struct vm *vm)
 	return vm_io_watch(vm, sigs.fd, EPOLLIN, on_signal, NULL);
 }
 
-static int run_vm(struct vm *vm, const struct cli_opts *o, int console_fd)
+static void on_ready(void *opaque, unsigned port)
 {
-	int ret;
+	(void)port;
+	vm_request_snapshot(opaque);
+}
 
-	if (add_platform(vm, o, console_fd) || load_kernel(vm, o))
-		return EXIT_SETUP;
-	pr_info("kvm=%s template=%s vcpus=%u mem=%lluM", kvm_kind_name(vm->kind),
-		cpu_template_name(vm->tmpl), vm->nr_vcpus, (unsigned long long)(o->mem >> 20));
-	pr_info("cmdline: %s", vm->cmdline);
-	ret = vcpus_create(vm);
-	if (!ret)
-		ret = setup_signals(vm);
+/*
+ * The main thread waits here; a snapshot request (READY with
+ * --snapshot-on-ready) is served on this thread while the vCPUs are parked.
+ */
+static int wait_loop(struct vm *vm, const struct cli_opts *o)
+{
+	int status;
+
+	while ((status = vm_wait(vm)) < 0) {
+		if (snapshot_take(vm, o->snapshot_dir)) {
+			vm_request_exit(vm, EXIT_SETUP);
+			continue;
+		}
+		if (o->snapshot_continue)
+			vcpus_resume(vm);
+		else
+			vm_request_exit(vm, 0);
+	}
+	return status;
+}
+
+/* Signals, I/O thread and vCPU threads for a VM whose vCPUs exist; returns the exit status. */
+static int start_vm(struct vm *vm, const struct cli_opts *o)
+{
+	int ret = setup_signals(vm);
+
+	if (o->snapshot_on_ready)
+		doorbell_on_ready(on_ready, vm);
 	if (!ret)
 		ret = iothread_start(&vm->io);
 	if (ret) {
@@ -251,13 +288,30 @@ static int run_vm(struct vm *vm, const struct cli_opts *o, int console_fd)
 		pr_err("starting vCPU threads: %s", strerror(-ret));
 		vm_request_exit(vm, EXIT_SETUP);
 	}
-	ret = vm_wait_exit(vm);
+	ret = wait_loop(vm, o);
 	if (!vcpus_join(vm)) {
 		/* Its kvm_run must stay mapped: leave teardown to the kernel. */
 		serial_flush();
 		_exit(ret);
 	}
 	return ret;
+}
+
+static int run_vm(struct vm *vm, const struct cli_opts *o, int console_fd)
+{
+	int ret;
+
+	if (add_platform(vm, o, console_fd) || load_kernel(vm, o))
+		return EXIT_SETUP;
+	pr_info("kvm=%s template=%s vcpus=%u mem=%lluM", kvm_kind_name(vm->kind),
+		cpu_template_name(vm->tmpl), vm->nr_vcpus, (unsigned long long)(o->mem >> 20));
+	pr_info("cmdline: %s", vm->cmdline);
+	ret = vcpus_create(vm);
+	if (ret) {
+		pr_err("starting the VM: %s", strerror(-ret));
+		return EXIT_SETUP;
+	}
+	return start_vm(vm, o);
 }
 
 static int parse_args(int argc, char **argv, struct cli_opts *o, enum cpu_template *tmpl)
@@ -282,7 +336,7 @@ static int parse_args(int argc, char **argv, struct cli_opts *o, enum cpu_templa
 			o->cpu_template);
 		return EXIT_USAGE;
 	}
-	if (check_files(o))
+	if (!o->restore && check_files(o))
 		return EXIT_USAGE;
 	return -1;
 }
@@ -302,6 +356,7 @@ int main(int argc, char **argv)
 	vmm_verbose = o.verbose;
 	cfg.mem_size = o.mem;
 	cfg.nr_vcpus = o.vcpus;
+	cfg.mem_fd = -1;
 	if (events_open(o.events, t0)) {
 		pr_err("--events '%s': %s", o.events, strerror(errno));
 		return EXIT_SETUP;
@@ -309,11 +364,18 @@ int main(int argc, char **argv)
 	console_fd = open_console(&o);
 	if (console_fd == -2)
 		return EXIT_SETUP;
-	if (vm_create(&vm, &cfg, err, sizeof(err))) {
+	if (o.restore) {
+		/* restore_setup() creates the VM itself: RAM size and vCPUs come from the snapshot.
+		 */
+		if (restore_setup(&vm, &o, console_fd))
+			return EXIT_SETUP;
+		status = start_vm(&vm, &o);
+	} else if (vm_create(&vm, &cfg, err, sizeof(err))) {
 		pr_err("%s", err);
 		return EXIT_SETUP;
+	} else {
+		status = run_vm(&vm, &o, console_fd);
 	}
-	status = run_vm(&vm, &o, console_fd);
 	serial_flush();
 	vm_destroy(&vm);
 	return status;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "snapshot.h"
 #include "vm_internal.h"
 
 #define SERIAL_PORT 0x3f8
@@ -233,4 +234,48 @@ int serial_init(struct vm *vm, int out_fd)
 	serial.uart.out_opaque = &serial;
 	uart_reset(&serial.uart);
 	return vm_pio_register(vm, SERIAL_PORT, 8, serial_io, &serial);
+}
+
+void serial_save(struct snap_serial *out)
+{
+	struct serial *s = &serial;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->fd >= 0)
+		serial_flush_locked(s); /* the partial line belongs to this process's console */
+	*out = (struct snap_serial){
+		.ier = s->uart.ier,
+		.lcr = s->uart.lcr,
+		.mcr = s->uart.mcr,
+		.lsr = s->uart.lsr,
+		.msr = s->uart.msr,
+		.scr = s->uart.scr,
+		.dll = s->uart.dll,
+		.dlm = s->uart.dlm,
+		.fcr = s->uart.fcr,
+		.thr_ipending = s->uart.thr_ipending,
+		.irq = s->irq,
+	};
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_restore(const struct snap_serial *in)
+{
+	struct serial *s = &serial;
+
+	pthread_mutex_lock(&s->lock);
+	s->uart.ier = in->ier;
+	s->uart.lcr = in->lcr;
+	s->uart.mcr = in->mcr;
+	s->uart.lsr = in->lsr;
+	s->uart.msr = in->msr;
+	s->uart.scr = in->scr;
+	s->uart.dll = in->dll;
+	s->uart.dlm = in->dlm;
+	s->uart.fcr = in->fcr;
+	s->uart.thr_ipending = in->thr_ipending;
+	/* The in-kernel irqchip comes back separately; drive our input to the same level. */
+	s->irq = in->irq;
+	vm_irq_line(s->vm, SERIAL_IRQ, s->irq);
+	pthread_mutex_unlock(&s->lock);
 }

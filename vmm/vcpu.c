@@ -127,11 +127,10 @@ static int vcpu_set_boot_regs(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_REGS, &r) < 0 ? -errno : 0;
 }
 
-static int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *host)
+int vcpu_open(struct vm *vm, unsigned id)
 {
 	struct vcpu *v = &vm->vcpus[id];
 	void *run;
-	int ret;
 
 	v->vm = vm;
 	v->id = id;
@@ -142,6 +141,16 @@ static int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *host
 	if (run == MAP_FAILED)
 		return -errno;
 	v->run = run;
+	return 0;
+}
+
+static int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *host)
+{
+	struct vcpu *v = &vm->vcpus[id];
+	int ret = vcpu_open(vm, id);
+
+	if (ret)
+		return ret;
 	ret = vcpu_set_cpuid(v, host);
 	if (ret)
 		return ret;
@@ -351,6 +360,32 @@ static int vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
+/*
+ * Park this vCPU until vcpus_resume() or an exit. KVM_RUN with
+ * immediate_exit first finishes the exit we just handled (an OUT's rip
+ * advance, an MMIO read's register write) without running guest code, so
+ * the registers a snapshot reads are consistent (KVM API: "userspace should
+ * ensure that the operation is completed before performing a live
+ * migration").
+ */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (ioctl(v->fd, KVM_RUN, 0) == 0 || (errno != EINTR && errno != EAGAIN))
+		pr_warn("vCPU %u: completing the pending exit before the pause failed", v->id);
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (vm->pause_req && !vm_exiting(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* An exit request sets immediate_exit too; the loop re-checks vm_exiting() after this. */
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -360,6 +395,11 @@ static void *vcpu_thread(void *arg)
 		events_emit("vmm_start");
 	while (!vm_exiting(vm)) {
 		int status;
+
+		if (__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST)) {
+			vcpu_park(v);
+			continue;
+		}
 
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -403,9 +443,57 @@ void vcpus_kick(struct vm *vm)
 			continue;
 		/* immediate_exit covers a thread about to enter KVM_RUN; the
 		 * signal one already inside it. */
-		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		pthread_kill(v->thread, VCPU_KICK_SIG);
 	}
+	/* Parked vCPUs wait on pause_cond: wake them to see the exit. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+static unsigned vcpus_started(struct vm *vm)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		n += __atomic_load_n(&vm->vcpus[i].started, __ATOMIC_ACQUIRE);
+	return n;
+}
+
+int vcpus_pause(struct vm *vm, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* Same kick as an exit: signal for a vCPU inside KVM_RUN, immediate_exit for one about
+	 * to enter it. The threads then sleep; nothing here polls. */
+	vcpus_kick(vm);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < vcpus_started(vm) && !ret)
+		ret = -pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &deadline);
+	if (vm->nr_parked >= vcpus_started(vm))
+		ret = 0;
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+void vcpus_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->pause_req, false, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 bool vcpus_join(struct vm *vm)

@@ -17,6 +17,8 @@
 
 #define __must_check __attribute__((warn_unused_result))
 
+#define EMBER_VMM_VERSION "0.1.0"
+
 /* Linux x86 COMMAND_LINE_SIZE: the boot protocol's limit. */
 #define VM_CMDLINE_MAX 2048
 #define VM_MAX_VCPUS   8
@@ -87,12 +89,23 @@ struct vcpu {
 	bool started;
 };
 
+/* vcpu_open() - KVM_CREATE_VCPU and the kvm_run mapping of vCPU @id only. 0 or -errno. */
+__must_check int vcpu_open(struct vm *vm, unsigned id);
 /* vcpus_create() - KVM_CREATE_VCPU, kvm_run, CPUID, MSRs, LAPIC, boot regs on vCPU 0. */
 __must_check int vcpus_create(struct vm *vm);
 /* vcpus_start() - one thread per vCPU entering KVM_RUN. */
 __must_check int vcpus_start(struct vm *vm);
 /* vcpus_kick() - make every vCPU leave KVM_RUN now (signal + immediate_exit). */
 void vcpus_kick(struct vm *vm);
+/*
+ * vcpus_pause() - make every running vCPU leave KVM_RUN, complete its pending
+ * I/O exit (KVM_RUN with immediate_exit) and park on a condition variable.
+ * Returns 0 once all are parked, -ETIMEDOUT after @timeout_ms (some vCPU is
+ * stuck in the kernel; the others stay parked).
+ */
+__must_check int vcpus_pause(struct vm *vm, unsigned timeout_ms);
+/* vcpus_resume() - let parked vCPUs run again. */
+void vcpus_resume(struct vm *vm);
 /* vcpus_join() - wait (bounded) for the vCPU threads; false if one is stuck. */
 bool vcpus_join(struct vm *vm);
 void vcpus_destroy(struct vm *vm);
@@ -103,6 +116,7 @@ __must_check int vcpu_signal_setup(void);
 
 struct vm_config {
 	uint64_t mem_size;
+	int mem_fd; /* >= 0: guest RAM is this file mapped MAP_PRIVATE (restore); -1: anonymous */
 	unsigned nr_vcpus;
 	enum cpu_template tmpl;
 };
@@ -129,6 +143,13 @@ struct vm {
 	bool exiting;
 	int exit_status;
 	bool first_run_seen; /* vmm_start event written (atomic) */
+	bool snapshot_req;   /* a snapshot is wanted (under exit_lock) */
+
+	/* Pause: vCPU threads park on pause_cond while pause_req is set. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req;
+	unsigned nr_parked;
 };
 
 /* vm_create() - open /dev/kvm, create the VM, guest RAM, irqchip, PIT. 0 or -errno; @err says why.
@@ -138,6 +159,13 @@ void vm_destroy(struct vm *vm);
 
 /* vm_wait_exit() - block until vm_request_exit(); returns the status. */
 int vm_wait_exit(struct vm *vm);
+/*
+ * vm_wait() - block until an exit or a snapshot is requested. Returns the
+ * exit status, or -1 for a snapshot request (which it consumes).
+ */
+int vm_wait(struct vm *vm);
+/* vm_request_snapshot() - wake vm_wait() for a snapshot. Safe from any thread. */
+void vm_request_snapshot(struct vm *vm);
 /* vm_exiting() - has an exit been requested? (vCPU loops poll it) */
 bool vm_exiting(struct vm *vm);
 
@@ -164,6 +192,11 @@ bool uart_irq(const struct uart *u);
 __must_check int serial_init(struct vm *vm, int out_fd);
 /* serial_flush() - write out a partial line (at exit). */
 void serial_flush(void);
+struct snap_serial;
+/* serial_save() - flush the line buffer and copy the UART registers and IRQ level. */
+void serial_save(struct snap_serial *s);
+/* serial_restore() - load registers saved by serial_save() and drive the IRQ line to match. */
+void serial_restore(const struct snap_serial *s);
 
 /* legacy_init() - i8042 reset at 0x60/0x64, reset control at 0xcf9. */
 __must_check int legacy_init(struct vm *vm);
@@ -175,6 +208,15 @@ __must_check int events_open(const char *path, uint64_t t0_ns);
 /* events_emit() - write "<line> t_us=<since t0>\n" to the events file and log it. */
 void events_emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __must_check int doorbell_init(struct vm *vm);
+/*
+ * doorbell_on_ready() - call @fn(@opaque, port) from the vCPU thread that
+ * rings READY (the snapshot-on-ready trigger). NULL: nothing.
+ */
+void doorbell_on_ready(void (*fn)(void *opaque, unsigned port), void *opaque);
+/* doorbell_ready() - has READY been rung (or restored)? Its port in @port. */
+bool doorbell_ready(unsigned *port);
+/* doorbell_set_ready() - restore: the workload was ready at the snapshot. */
+void doorbell_set_ready(unsigned port);
 
 /*
  * doorbell_format() - the event line for doorbell value @v without the

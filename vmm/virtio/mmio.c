@@ -2,6 +2,7 @@
 /* virtio-mmio transport (version 2 only): registers, slots, interrupts. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -20,6 +21,7 @@
 
 /* Slots are handed out in creation order; one VM per ember-vmm process. */
 static unsigned next_slot;
+static struct virtio_dev *slots[VIRTIO_MMIO_SLOTS]; /* for snapshots */
 
 static uint64_t offered_features(const struct virtio_dev *d)
 {
@@ -375,9 +377,143 @@ int virtio_mmio_add(struct virtio_dev *d)
 	setup_irq(d);
 	for (unsigned q = 0; q < d->ops->nr_queues; q++)
 		setup_kick(d, q);
-	next_slot++;
+	slots[next_slot++] = d;
 	return 0;
 fail:
 	pthread_mutex_destroy(&d->lock);
 	return err;
+}
+
+/* ---- snapshots ---- */
+
+struct virtio_dev *virtio_mmio_dev(unsigned slot)
+{
+	return slot < next_slot ? slots[slot] : NULL;
+}
+
+unsigned virtio_mmio_count(void)
+{
+	return next_slot;
+}
+
+static void save_queue(const struct virtio_dev *d, unsigned q, struct virtio_snap_queue *s)
+{
+	const struct virtq *vq = &d->vq[q];
+
+	*s = (struct virtio_snap_queue){
+		.num = d->qr[q].num,
+		.ready = d->qr[q].ready,
+		.desc = d->qr[q].desc,
+		.avail = d->qr[q].avail,
+		.used = d->qr[q].used,
+		.last_avail = vq->last_avail,
+		.used_idx = vq->used_idx,
+		.signalled_used = vq->signalled_used,
+		.signalled_valid = vq->signalled_valid,
+		.notify_enabled = vq->notify_enabled,
+		.event_idx = vq->event_idx,
+	};
+}
+
+int virtio_mmio_save(struct virtio_dev *d, void *buf, size_t len)
+{
+	struct virtio_snap s = {
+		.slot = d->slot,
+		.device_id = d->ops->device_id,
+		.status = d->status,
+		.dev_features_sel = d->dev_features_sel,
+		.drv_features_sel = d->drv_features_sel,
+		.queue_sel = d->queue_sel,
+		.isr = __atomic_load_n(&d->isr, __ATOMIC_SEQ_CST),
+		.config_gen = d->config_gen,
+		.drv_features = d->drv_features,
+		.features = d->features,
+		.failed = d->failed,
+		.nr_queues = d->ops->nr_queues,
+		.config_len = (uint32_t)d->ops->config_len,
+	};
+	int n = 0;
+
+	if (len < sizeof(s))
+		return -ENOSPC;
+	for (unsigned q = 0; q < d->ops->nr_queues; q++)
+		save_queue(d, q, &s.q[q]);
+	memcpy(s.config, d->config, d->ops->config_len);
+	if (d->ops->save) {
+		n = d->ops->save(d, (uint8_t *)buf + sizeof(s), len - sizeof(s));
+		if (n < 0)
+			return n;
+	}
+	s.dev_len = (uint32_t)n;
+	memcpy(buf, &s, sizeof(s));
+	return (int)sizeof(s) + n;
+}
+
+/* Re-attach queue @q at its saved ring addresses and indexes. */
+static int restore_queue(struct virtio_dev *d, unsigned q, const struct virtio_snap_queue *s)
+{
+	struct virtq *vq = &d->vq[q];
+	int err;
+
+	d->qr[q] = (struct virtio_queue_regs){
+		.num = s->num, .desc = s->desc, .avail = s->avail, .used = s->used};
+	if (!s->ready)
+		return 0;
+	if (s->num > d->ops->queue_max)
+		return -EINVAL;
+	err = virtq_init(vq, d->mem, (uint16_t)s->num, s->desc, s->avail, s->used, s->event_idx);
+	if (err)
+		return -EINVAL;
+	vq->last_avail = s->last_avail;
+	vq->used_idx = s->used_idx;
+	vq->signalled_used = s->signalled_used;
+	vq->signalled_valid = s->signalled_valid;
+	vq->notify_enabled = s->notify_enabled;
+	d->qr[q].ready = true;
+	return 0;
+}
+
+int virtio_mmio_restore(struct virtio_dev *d, const void *buf, size_t len, char *err, size_t errlen)
+{
+	struct virtio_snap s;
+
+	if (len < sizeof(s)) {
+		snprintf(err, errlen, "virtio record too short");
+		return -EINVAL;
+	}
+	memcpy(&s, buf, sizeof(s));
+	if (s.slot != d->slot || s.device_id != d->ops->device_id ||
+	    s.nr_queues != d->ops->nr_queues || s.config_len != d->ops->config_len ||
+	    s.dev_len != len - sizeof(s)) {
+		snprintf(err, errlen, "virtio slot %u: saved device %u does not match", s.slot,
+			 s.device_id);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->status = s.status;
+	d->dev_features_sel = s.dev_features_sel;
+	d->drv_features_sel = s.drv_features_sel;
+	d->queue_sel = s.queue_sel;
+	__atomic_store_n(&d->isr, s.isr, __ATOMIC_SEQ_CST);
+	d->config_gen = s.config_gen;
+	d->drv_features = s.drv_features;
+	d->features = s.features;
+	d->failed = s.failed;
+	memcpy(d->config, s.config, s.config_len);
+	for (unsigned q = 0; q < s.nr_queues; q++) {
+		if (restore_queue(d, q, &s.q[q])) {
+			pthread_mutex_unlock(&d->lock);
+			snprintf(err, errlen, "virtio-%s slot %u: queue %u rings invalid",
+				 d->ops->name, d->slot, q);
+			return -EINVAL;
+		}
+	}
+	if (d->ops->restore && d->ops->restore(d, (const uint8_t *)buf + sizeof(s), s.dev_len)) {
+		pthread_mutex_unlock(&d->lock);
+		snprintf(err, errlen, "virtio-%s slot %u: device restore failed", d->ops->name,
+			 d->slot);
+		return -EIO;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return 0;
 }

@@ -71,7 +71,15 @@ struct virtio_dev_ops {
 	int (*activate)(struct virtio_dev *d);
 	/* Status 0 (or failure): stop the back end; queues are cleared after. */
 	void (*reset)(struct virtio_dev *d);
-	/* Snapshot hooks (not implemented yet: NULL means "no device state"). */
+	/*
+	 * Snapshot hooks, called by the transport with dev->lock held.
+	 * save: write the device's own state (not transport, queues or config:
+	 * the transport saves those) into @buf; returns bytes used or -errno
+	 * (-ENOTSUP: this device cannot be snapshotted). NULL: no state.
+	 * restore: after the transport state and queues are back; @buf holds
+	 * what save wrote. Restart the back end here (e.g. poll the tap).
+	 * Returns 0 or -errno. NULL: nothing to do.
+	 */
 	int (*save)(struct virtio_dev *d, void *buf, size_t len);
 	int (*restore)(struct virtio_dev *d, const void *buf, size_t len);
 };
@@ -126,6 +134,51 @@ struct virtio_dev {
  * Returns 0 or -errno.
  */
 __virtio_must_check int virtio_mmio_add(struct virtio_dev *d);
+
+/* ---- Snapshots (mmio.c): the transport's part, then the device's bytes ---- */
+
+#define VIRTIO_SNAP_DEV_MAX 256 /* bytes of device state after struct virtio_snap */
+
+struct virtio_snap_queue {
+	uint32_t num, ready;
+	uint64_t desc, avail, used;
+	uint16_t last_avail, used_idx, signalled_used;
+	uint8_t signalled_valid, notify_enabled, event_idx;
+	uint8_t pad[7];
+};
+
+/* One SF_VIRTIO record: transport registers, queues, config, then dev_len device bytes. */
+struct virtio_snap {
+	uint32_t slot, device_id;
+	uint32_t status, dev_features_sel, drv_features_sel, queue_sel;
+	uint32_t isr, config_gen;
+	uint64_t drv_features, features;
+	uint32_t failed, nr_queues;
+	struct virtio_snap_queue q[VIRTIO_MAX_QUEUES];
+	uint32_t config_len, dev_len;
+	uint8_t config[VIRTIO_CONFIG_MAX];
+};
+_Static_assert(sizeof(struct virtio_snap) == 224, "virtio_snap layout is part of the format");
+
+/* virtio_mmio_dev() - the device in slot @slot, or NULL. virtio_mmio_count() - slots used. */
+struct virtio_dev *virtio_mmio_dev(unsigned slot);
+unsigned virtio_mmio_count(void);
+
+/*
+ * virtio_mmio_save() - with d->lock held: write struct virtio_snap plus the
+ * device's save() bytes to @buf (room for @len). Returns bytes or -errno.
+ */
+int virtio_mmio_save(struct virtio_dev *d, void *buf, size_t len);
+
+/*
+ * virtio_mmio_restore() - on a device just created with the same type in the
+ * same slot (before vCPUs run): load the transport registers, re-attach the
+ * queues to guest memory at their saved indexes, then the device's restore().
+ * Checks everything it reads (the file passed a checksum, not a trust check).
+ * Returns 0 or -errno with a reason in @err.
+ */
+int virtio_mmio_restore(struct virtio_dev *d, const void *buf, size_t len, char *err,
+			size_t errlen);
 
 /*
  * virtio_signal_used() - after pushing used buffers on @q: raise the used
