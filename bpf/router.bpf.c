@@ -79,12 +79,34 @@ static __always_inline void close_flow(struct ember_flow *f)
 		__sync_fetch_and_sub(n, 1);
 }
 
-/* Flow table hit (still a guest of this app) or a fresh choice; 1 = new flow. */
-static __always_inline int route_flow(struct ember_flow_key *k, const struct ember_app *app,
-				      __u32 app_id, __u8 tcp_flags, __u32 *slot,
-				      struct ember_guest **gp)
+/*
+ * Fast path: an established flow (f) whose guest still belongs to the flow's
+ * app, whose app is in use and whose svc_gen is unchanged (no service of the
+ * app deleted or moved since) is routed without the ember_svc lookup.
+ */
+static __always_inline struct ember_app *fast_app(const struct ember_flow *f, __u32 *app_id,
+						  __u32 *slot, struct ember_guest **gp)
 {
-	struct ember_flow *f = bpf_map_lookup_elem(&ember_flows, k);
+	__u32 id = f->app_id, s = f->slot, gen = f->svc_gen;
+	struct ember_guest *g = guest_get(s);
+	struct ember_app *app;
+
+	if (!g || g->app_id != id)
+		return NULL;
+	app = app_get(id);
+	if (!app || app->svc_gen != gen)
+		return NULL;
+	*app_id = id;
+	*slot = s;
+	*gp = g;
+	return app;
+}
+
+/* Flow table hit (f, still a guest of this app) or a fresh choice; 1 = new flow. */
+static __always_inline int route_flow(struct ember_flow *f, struct ember_flow_key *k,
+				      const struct ember_app *app, __u32 app_id, __u8 tcp_flags,
+				      __u32 *slot, struct ember_guest **gp)
+{
 	struct ember_guest *g;
 	struct ember_flow nf = {};
 	__u64 *n;
@@ -94,6 +116,12 @@ static __always_inline int route_flow(struct ember_flow_key *k, const struct emb
 		if (g && g->app_id == app_id) {
 			*slot = f->slot;
 			*gp = g; /* the caller needs it too: one lookup per packet */
+			/* Re-validated through ember_svc: the next packet may take the fast path.
+			 */
+			if (f->app_id != app_id || f->svc_gen != app->svc_gen) {
+				f->app_id = app_id;
+				f->svc_gen = app->svc_gen;
+			}
 			if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
 				close_flow(f);
 			return 0;
@@ -102,6 +130,8 @@ static __always_inline int route_flow(struct ember_flow_key *k, const struct emb
 	if (pick_guest(app, flow_hash(k), slot))
 		return -1;
 	nf.slot = *slot;
+	nf.app_id = app_id;
+	nf.svc_gen = app->svc_gen;
 	bpf_map_update_elem(&ember_flows, k, &nf, BPF_ANY);
 	n = bpf_map_lookup_elem(&ember_load, slot);
 	if (n && k->proto == IPPROTO_TCP)
@@ -201,20 +231,44 @@ static __always_inline int to_standby(struct xdp_md *ctx, struct pkt *p, struct 
 	return verdict(act, EMBER_V_TO_STANDBY, app->standby_ifindex, app_id, ~0u, 0);
 }
 
+/* Counts a packet for guest (g) in (slot) and redirects it into the guest's tap. */
+static __always_inline int to_guest(struct xdp_md *ctx, struct pkt *p, __u32 app_id, __u32 slot,
+				    const struct ember_guest *g, __u32 bytes, __u64 now, int fresh)
+{
+	__u32 ifindex = g->tap_ifindex;
+	int act;
+
+	count(&ember_app_ctr, app_id, bytes, now, fresh, -1);
+	count(&ember_gst_ctr, slot, bytes, now, fresh, -1);
+	act = to_tap(ctx, p, g->mac, g->ip4, g->ip6, ifindex);
+	return verdict(act, EMBER_V_TO_GUEST, ifindex, app_id, slot, 0);
+}
+
 static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, __u32 bytes)
 {
 	struct ember_service_key sk = {};
 	struct ember_flow_key k = {};
 	struct ember_service *svc;
+	struct ember_flow *f;
 	struct ember_app *app;
 	struct ember_guest *g = NULL;
-	__u32 app_id, slot, ifindex;
-	int flags, fresh, act;
+	__u32 app_id, slot;
+	int flags, fresh;
 	__u64 now;
 
 	flags = flow_key(p, end, &k);
 	if (flags < 0)
 		return verdict(XDP_PASS, EMBER_V_PASS_MALFORMED, 0, 0, ~0u, 0);
+	/* The flow key holds the service key: an established flow needs no ember_svc lookup. */
+	f = bpf_map_lookup_elem(&ember_flows, &k);
+	if (f) {
+		app = fast_app(f, &app_id, &slot, &g);
+		if (app) {
+			if (flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
+				close_flow(f);
+			return to_guest(ctx, p, app_id, slot, g, bytes, now_coarse(), 0);
+		}
+	}
 	__builtin_memcpy(sk.addr, k.dst, 16);
 	sk.port = k.dport;
 	sk.proto = k.proto;
@@ -229,7 +283,7 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 		count(&ember_app_ctr, app_id, bytes, now, 0, EMBER_DROP_NO_TARGET);
 		return verdict(XDP_DROP, EMBER_V_DROP, 0, app_id, ~0u, EMBER_DROP_NO_TARGET);
 	}
-	fresh = route_flow(&k, app, app_id, flags, &slot, &g);
+	fresh = route_flow(f, &k, app, app_id, flags, &slot, &g);
 	/* The reply path needs the VIP; written once per flow, not per packet. */
 	if (fresh != 0)
 		remember_vip(&k, app_id);
@@ -237,11 +291,7 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 		g = guest_get(slot); /* live[] naming a free slot: never chosen */
 	if (fresh < 0 || !g)
 		return to_standby(ctx, p, app, app_id, bytes, now);
-	count(&ember_app_ctr, app_id, bytes, now, fresh, -1);
-	count(&ember_gst_ctr, slot, bytes, now, fresh, -1);
-	ifindex = g->tap_ifindex;
-	act = to_tap(ctx, p, g->mac, g->ip4, g->ip6, ifindex);
-	return verdict(act, EMBER_V_TO_GUEST, ifindex, app_id, slot, 0);
+	return to_guest(ctx, p, app_id, slot, g, bytes, now, fresh);
 }
 
 SEC("xdp")

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -88,25 +90,65 @@ static int entry_clear(struct dp *dp, const char *map, uint32_t key)
 	return map_update(dp, map, &key, &zero, BPF_EXIST);
 }
 
+/*
+ * The router routes established flows without an ember_svc lookup while
+ * their app's svc_gen is unchanged (see docs/dataplane.md). Deleting a
+ * service, or moving it to another app, bumps the old app's svc_gen so its
+ * flows go back through ember_svc at once, as if there were no fast path.
+ */
+static int app_bump_svc_gen(struct dp *dp, uint32_t app_id)
+{
+	struct ember_app a;
+
+	if (app_lookup(dp, app_id, &a))
+		return 0; /* no app: its flows cannot take the fast path */
+	a.svc_gen++;
+	return map_update(dp, EMBER_MAP_APPS, &app_id, &a, BPF_EXIST);
+}
+
 int dp_service_add(struct dp *dp, const struct dp_service *svc, uint32_t app_id)
 {
 	struct ember_service_key k = service_key(svc);
-	struct ember_service v = {.app_id = app_id};
+	struct ember_service v = {.app_id = app_id}, old;
 	struct ember_app a;
+	int moved, rc;
 
 	if (svc->proto != IPPROTO_TCP && svc->proto != IPPROTO_UDP)
 		return dp_fail(dp, -EINVAL, "protocol %u is neither TCP nor UDP", svc->proto);
 	if (app_lookup(dp, app_id, &a))
 		return dp_fail(dp, -ENOENT, "app %u does not exist (ember dp app set %u)", app_id,
 			       app_id);
-	return map_update(dp, EMBER_MAP_SERVICES, &k, &v, BPF_ANY);
+	moved = !map_lookup(dp, EMBER_MAP_SERVICES, &k, &old) && old.app_id != app_id;
+	rc = map_update(dp, EMBER_MAP_SERVICES, &k, &v, BPF_ANY);
+	if (!rc && moved)
+		rc = app_bump_svc_gen(dp, old.app_id);
+	return rc;
 }
 
 int dp_service_del(struct dp *dp, const struct dp_service *svc)
 {
 	struct ember_service_key k = service_key(svc);
+	struct ember_service old;
+	int found, rc;
 
-	return map_delete(dp, EMBER_MAP_SERVICES, &k);
+	found = !map_lookup(dp, EMBER_MAP_SERVICES, &k, &old);
+	rc = map_delete(dp, EMBER_MAP_SERVICES, &k);
+	if (!rc && found)
+		rc = app_bump_svc_gen(dp, old.app_id);
+	return rc;
+}
+
+/* A new app's first svc_gen: unpredictable, so flows left in the LRU by an
+ * earlier app with the same id never match it. */
+static uint32_t first_svc_gen(void)
+{
+	struct timespec ts;
+	uint32_t g;
+
+	if (getrandom(&g, sizeof(g), GRND_NONBLOCK) == sizeof(g))
+		return g;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec;
 }
 
 int dp_app_set(struct dp *dp, uint32_t app_id, const struct dp_app *cfg)
@@ -121,8 +163,10 @@ int dp_app_set(struct dp *dp, uint32_t app_id, const struct dp_app *cfg)
 	rc = app_lookup(dp, app_id, &a);
 	if (rc && rc != -ENOENT)
 		return dp_fail(dp, rc, "reading app %u: %s", app_id, strerror(-rc));
-	if (rc) /* a new app: whatever a free entry holds is not its state */
+	if (rc) { /* a new app: whatever a free entry holds is not its state */
 		memset(&a, 0, sizeof(a));
+		a.svc_gen = first_svc_gen();
+	}
 	/* The standby tap is a devmap entry too: the router redirects by index. */
 	if (standby) {
 		rc = map_update(dp, EMBER_MAP_TAPS, &standby, &standby, BPF_ANY);

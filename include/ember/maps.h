@@ -115,7 +115,10 @@ struct ember_app {
 	ember_u8 pad0[2];
 	ember_u8 guest_ip4[4];
 	ember_u8 guest_ip6[16];
-	ember_u32 pad1;
+	/* Bumped by userspace when a service of this app is deleted or moved to
+	 * another app: flows remember it and take the fast path (no ember_svc
+	 * lookup) only while it is unchanged. */
+	ember_u32 svc_gen;
 };
 _Static_assert(sizeof(struct ember_app) == 56 + 4 * EMBER_MAX_GUESTS_PER_APP, "ember_app ABI");
 
@@ -154,11 +157,16 @@ _Static_assert(sizeof(struct ember_flow_key) == 40, "ember_flow_key ABI");
 
 #define EMBER_FLOW_F_CLOSED (1u << 0) /* FIN/RST seen: no longer in the active count */
 
+/* app_id and svc_gen are the app and its ember_app.svc_gen when the router
+ * last resolved the flow through ember_svc: an established flow skips the
+ * service lookup while its guest, app and svc_gen are all unchanged. */
 struct ember_flow {
 	ember_u32 slot;
 	ember_u32 flags; /* EMBER_FLOW_F_* */
+	ember_u32 app_id;
+	ember_u32 svc_gen;
 };
-_Static_assert(sizeof(struct ember_flow) == 8, "ember_flow ABI");
+_Static_assert(sizeof(struct ember_flow) == 16, "ember_flow ABI");
 
 /* ember_rnat key: a reply as the guest sends it, qualified by its app (every
  * clone has the same inside address; the app also covers standby flows,

@@ -49,5 +49,6 @@ void test_wake(struct harness *h, int burst);
 void test_stickiness(struct harness *h);
 void test_standby_rewrite(struct harness *h);
 void test_zeroed_entries(struct harness *h);
+void test_service_change(struct harness *h);
 
 #endif

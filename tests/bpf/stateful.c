@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Stateful BPF fixtures: flow stickiness when a guest joins, one wake event per wake, FIN
- * accounting, zeroed array entries acting as absent ones. */
+ * accounting, zeroed array entries acting as absent ones, established flows when their service
+ * goes away or moves. */
 #include <linux/bpf.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -187,18 +188,24 @@ void test_standby_rewrite(struct harness *h)
 	printf("ok: standby frames rewritten to the app's clone addresses\n");
 }
 
-/* Runs (prog) on a TCP frame to VIP4_A3:81 from (port); fills (d). Returns the action. */
-static int run_zapp(struct harness *h, int prog_fd, uint32_t ifindex, uint16_t port,
-		    struct ember_debug *d)
+/* Runs (prog) on a TCP frame to VIP4_A3:(dport) from (port); fills (d). Returns the action. */
+static int run_a3(struct harness *h, int prog_fd, uint32_t ifindex, uint16_t port, uint16_t dport,
+		  struct ember_debug *d)
 {
 	static uint8_t in[FRAME_MAX], out[FRAME_MAX];
-	struct fspec s = spec_in(4, VIP4_A3, IPPROTO_TCP, port, 81);
+	struct fspec s = spec_in(4, VIP4_A3, IPPROTO_TCP, port, dport);
 	size_t n = frame_build(in, &s), outlen = sizeof(out);
 	int act;
 
 	h_clear_last(h);
 	act = h_run(h, prog_fd, ifindex, in, n, out, &outlen);
 	return h_last(h, d) ? -1 : act;
+}
+
+static int run_zapp(struct harness *h, int prog_fd, uint32_t ifindex, uint16_t port,
+		    struct ember_debug *d)
+{
+	return run_a3(h, prog_fd, ifindex, port, 81, d);
 }
 
 static int zero_entry(struct harness *h, const char *map, uint32_t key)
@@ -257,4 +264,92 @@ void test_zeroed_entries(struct harness *h)
 			    d.drop_reason);
 	zero_entry(h, EMBER_MAP_APPS, app);
 	printf("ok: zeroed app and guest entries act as absent ones (app id 0 valid)\n");
+}
+
+/* What userspace's dp_service_del() / a service move does to the old app. */
+static int svc_gen_bump(struct harness *h, uint32_t app_id)
+{
+	struct ember_app a;
+	int fd = h_map(h, EMBER_MAP_APPS);
+
+	if (bpf_map_lookup_elem(fd, &app_id, &a))
+		return -1;
+	a.svc_gen++;
+	return bpf_map_update_elem(fd, &app_id, &a, BPF_EXIST);
+}
+
+static int svc_a3_del(struct harness *h, uint16_t port)
+{
+	struct ember_service_key k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(k.addr, VIP4_A3, 4);
+	k.port = htons(port);
+	k.proto = IPPROTO_TCP;
+	k.family = EMBER_FAMILY_V4;
+	return bpf_map_delete_elem(h_map(h, EMBER_MAP_SERVICES), &k);
+}
+
+/* Sends one packet of the flow from (port) to VIP4_A3:82; 0 if it went to (tap) for (app). */
+static int to_app_tap(struct harness *h, uint16_t port, uint32_t app, int tap)
+{
+	struct ember_debug d;
+	int act = run_a3(h, h->router_fd, (uint32_t)h->egress, port, 82, &d);
+
+	return act == XDP_REDIRECT && d.verdict == EMBER_V_TO_GUEST && d.ifindex == (uint32_t)tap &&
+			       d.app_id == app
+		       ? 0
+		       : -1;
+}
+
+static int passed_not_vip(struct harness *h, uint16_t port)
+{
+	struct ember_debug d;
+	int act = run_a3(h, h->router_fd, (uint32_t)h->egress, port, 82, &d);
+
+	return act == XDP_PASS && d.verdict == EMBER_V_PASS_NOT_VIP ? 0 : -1;
+}
+
+/*
+ * Established flows skip the ember_svc lookup while their app's svc_gen is
+ * unchanged. Service deleted: with the svc_gen bump userspace does, an
+ * established flow stops at once (XDP_PASS, as before the fast path).
+ * Service moved to another app: the flow goes to a guest of the new app.
+ */
+void test_service_change(struct harness *h)
+{
+	const uint32_t a5 = 5, a6 = 6, s5 = 31, s6 = 32;
+	const int t5 = h->tap[5], t6 = h->tap[6];
+
+	if (h_app(h, a5, 0) || h_app(h, a6, 0) ||
+	    h_guest_add(h, s5, a5, t5, MAC_G20, INSIDE4, INSIDE6) ||
+	    h_guest_add(h, s6, a6, t6, MAC_G20, INSIDE4, INSIDE6) ||
+	    h_service(h, 4, VIP4_A3, 82, IPPROTO_TCP, a5))
+		return fail("service change: setup");
+	if (to_app_tap(h, 43000, a5, t5) || to_app_tap(h, 43000, a5, t5))
+		return fail("service change: flow not routed to app 5");
+	/* Without the bump, the established flow does not consult ember_svc. */
+	if (svc_a3_del(h, 82))
+		return fail("service change: deleting the service");
+	if (to_app_tap(h, 43000, a5, t5))
+		fail("fast path: established flow stopped without a svc_gen change");
+	if (passed_not_vip(h, 43001))
+		fail("service deleted: a new flow was not passed as NOT_VIP");
+	/* dp_service_del() bumps the app's svc_gen: the flow stops at once. */
+	if (svc_gen_bump(h, a5) || passed_not_vip(h, 43000))
+		fail("service deleted: established flow still routed after the svc_gen bump");
+	/* Service back: the flow is resumed on its guest (slow path re-validates it). */
+	if (h_service(h, 4, VIP4_A3, 82, IPPROTO_TCP, a5) || to_app_tap(h, 43000, a5, t5) ||
+	    to_app_tap(h, 43000, a5, t5))
+		fail("service re-added: established flow not back on its guest");
+	/* Moved to app 6 (+ bump of app 5, as dp_service_add() does): re-picked in app 6. */
+	if (h_service(h, 4, VIP4_A3, 82, IPPROTO_TCP, a6) || svc_gen_bump(h, a5) ||
+	    to_app_tap(h, 43000, a6, t6) || to_app_tap(h, 43000, a6, t6))
+		fail("service moved: established flow did not follow it to app 6");
+	svc_a3_del(h, 82);
+	zero_entry(h, EMBER_MAP_GUESTS, s5);
+	zero_entry(h, EMBER_MAP_GUESTS, s6);
+	zero_entry(h, EMBER_MAP_APPS, a5);
+	zero_entry(h, EMBER_MAP_APPS, a6);
+	printf("ok: established flows follow service deletion and moves (svc_gen)\n");
 }

@@ -512,6 +512,7 @@ int main(void)
 	test_stickiness(&h);
 	test_standby_rewrite(&h);
 	test_zeroed_entries(&h);
+	test_service_change(&h);
 	h_close(&h);
 	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
 	return failures ? 1 : 0;
