@@ -174,3 +174,21 @@ $(TESTBIN)/test_snapshot_cli: $(OBJ)/tests/unit/test_snapshot_cli.o $(OBJ)/vmm/c
 
 TESTS += $(TESTBIN)/test_snapshot_state $(TESTBIN)/test_snapshot_cli tests/vm/snapshot.sh
 # --- end snapshot tests ---
+
+# --- pause/resume over the control channel (owner: control helper) ---
+# ctl: the control socket client (tests, benchmarks, operators).
+$(TESTBIN)/ctl: $(OBJ)/tests/lib/ctl.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
+ALL_BINS += $(TESTBIN)/ctl
+
+$(TESTBIN)/test_control: $(OBJ)/tests/unit/test_control.o $(OBJ)/vmm/control_parse.o \
+		$(OBJ)/vmm/cli.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_control tests/vm/pause.sh
+# --- end pause/resume ---

@@ -36,3 +36,9 @@ VMM_SNAPSHOT_OBJS := $(addprefix $(OBJ)/vmm/,state_file.o snapshot.o snapshot_kv
 $(VMM_SNAPSHOT_OBJS): CFLAGS += -pthread
 VMM_OBJS += $(VMM_SNAPSHOT_OBJS)
 # --- end snapshot and restore ---
+
+# --- control channel: pause/resume/snapshot over a Unix socket (owner: control helper) ---
+VMM_CONTROL_OBJS := $(OBJ)/vmm/control.o $(OBJ)/vmm/control_parse.o
+$(VMM_CONTROL_OBJS): CFLAGS += -pthread
+VMM_OBJS += $(VMM_CONTROL_OBJS)
+# --- end control channel ---

@@ -169,6 +169,9 @@ enum {
 	OPT_SNAPSHOT_DIR,
 	OPT_SNAPSHOT_ON_READY,
 	OPT_SNAPSHOT_CONTINUE,
+	OPT_PAUSED,
+	OPT_CONTROL,
+	OPT_CONTROL_FD,
 };
 
 static const struct option long_opts[] = {
@@ -189,6 +192,9 @@ static const struct option long_opts[] = {
 	{"snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR},
 	{"snapshot-on-ready", no_argument, NULL, OPT_SNAPSHOT_ON_READY},
 	{"snapshot-continue", no_argument, NULL, OPT_SNAPSHOT_CONTINUE},
+	{"paused", no_argument, NULL, OPT_PAUSED},
+	{"control", required_argument, NULL, OPT_CONTROL},
+	{"control-fd", required_argument, NULL, OPT_CONTROL_FD},
 	{NULL, 0, NULL, 0},
 };
 
@@ -290,6 +296,22 @@ static int parse_one(int c, char *arg, struct cli_opts *o, char *err, size_t err
 	case OPT_SNAPSHOT_CONTINUE:
 		o->snapshot_continue = true;
 		return 0;
+	case OPT_PAUSED:
+		o->paused = true;
+		return 0;
+	case OPT_CONTROL:
+		if (!*arg) {
+			snprintf(err, errlen, "--control: empty path");
+			return -1;
+		}
+		o->control_path = arg;
+		return 0;
+	case OPT_CONTROL_FD:
+		if (parse_fd(arg, &o->control_fd)) {
+			snprintf(err, errlen, "--control-fd: bad fd '%s'", arg);
+			return -1;
+		}
+		return 0;
 	case 'v':
 		o->verbose++;
 		return 0;
@@ -306,6 +328,11 @@ static int parse_one(int c, char *arg, struct cli_opts *o, char *err, size_t err
 /* The snapshot options must come together; restore takes its machine from the snapshot. */
 static enum cli_result check_snapshot_opts(const struct cli_opts *o, char *err, size_t errlen)
 {
+	if (o->paused && !o->control_path && o->control_fd < 0) {
+		snprintf(err, errlen,
+			 "--paused needs --control PATH or --control-fd N (to resume)");
+		return CLI_USAGE;
+	}
 	if (o->restore) {
 		if (!o->snapshot_dir)
 			snprintf(err, errlen, "restore: --snapshot-dir is required");
@@ -338,7 +365,8 @@ enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, 
 	bool restore = argc > 1 && !strcmp(argv[1], "restore");
 	int c, r;
 
-	*o = (struct cli_opts){.mem = CLI_MEM_DEFAULT, .vcpus = 1, .cpu_template = "baseline"};
+	*o = (struct cli_opts){
+		.mem = CLI_MEM_DEFAULT, .vcpus = 1, .cpu_template = "baseline", .control_fd = -1};
 	if (restore) {
 		/* getopt starts at index 1: the subcommand stands where the program name was. */
 		argc--, argv++;

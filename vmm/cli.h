@@ -48,6 +48,10 @@ struct cli_opts {
 	bool snapshot_on_ready;	  /* --snapshot-on-ready: snapshot at the READY doorbell */
 	bool snapshot_continue;	  /* --snapshot-continue: keep running after it (else exit 0) */
 	bool mem_set, vcpus_set;  /* given explicitly (refused with restore) */
+	/* Control channel (docs/control.md). */
+	bool paused;		  /* --paused: start with every vCPU parked */
+	const char *control_path; /* --control PATH: listen on a Unix stream socket */
+	int control_fd;		  /* --control-fd N: an inherited connected socket, or -1 */
 };
 
 enum cli_result {

@@ -134,6 +134,7 @@ int vm_create(struct vm *vm, const struct vm_config *c, char *err, size_t errlen
 	pthread_cond_init(&vm->exit_cond, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
+	pthread_mutex_init(&vm->ops_lock, NULL);
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	ret = iothread_init(&vm->io);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "log.h"
 #include "snapshot.h"
 #include "virtio/virtio.h"
@@ -22,6 +23,7 @@
 #define EXIT_USAGE 2
 
 int vmm_verbose;
+static uint64_t main_t0_ns; /* the origin of every t_us */
 
 static const char usage[] =
 	"NAME\n"
@@ -30,7 +32,7 @@ static const char usage[] =
 	"SYNOPSIS\n"
 	"    ember-vmm --kernel PATH [--initrd PATH] [--cmdline STRING] [OPTION]...\n"
 	"    ember-vmm restore --snapshot-dir DIR [--net ...] [--console ...] [--events ...]\n"
-	"              [--cpu-template T] [-v]\n"
+	"              [--cpu-template T] [--paused] [--control PATH] [--control-fd N] [-v]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Boots PATH (a PVH-capable ELF vmlinux or a bzImage) in a new KVM virtual\n"
@@ -72,6 +74,11 @@ static const char usage[] =
 	"                         DIR/memory and DIR/state (docs/snapshot-format.md),\n"
 	"                         then exit 0\n"
 	"    --snapshot-continue  keep the guest running after the snapshot\n"
+	"    --control PATH       serve the control protocol (docs/control.md: resume,\n"
+	"                         pause, status, snapshot DIR) on a Unix stream socket\n"
+	"    --control-fd N       the same on an inherited connected socket N\n"
+	"    --paused             start with every vCPU parked (no CPU use) until a\n"
+	"                         'resume' on the control channel (needs --control*)\n"
 	"    -v, --verbose        log setup, device and guest events to stderr\n"
 	"    -h, --help           show this text and exit\n"
 	"    --version            show the version and exit\n"
@@ -258,16 +265,37 @@ static int wait_loop(struct vm *vm, const struct cli_opts *o)
 	int status;
 
 	while ((status = vm_wait(vm)) < 0) {
-		if (snapshot_take(vm, o->snapshot_dir)) {
+		pthread_mutex_lock(&vm->ops_lock);
+		if (snapshot_take(vm, o->snapshot_dir))
 			vm_request_exit(vm, EXIT_SETUP);
-			continue;
-		}
-		if (o->snapshot_continue)
+		else if (o->snapshot_continue)
 			vcpus_resume(vm);
 		else
 			vm_request_exit(vm, 0);
+		pthread_mutex_unlock(&vm->ops_lock);
 	}
 	return status;
+}
+
+/*
+ * The control channel starts once the vCPU threads exist (and, with --paused,
+ * are all parked): a --control socket that accepts means "ready to resume".
+ */
+static void start_control(struct vm *vm, const struct cli_opts *o)
+{
+	char err[256] = "";
+
+	if (!o->control_path && o->control_fd < 0)
+		return;
+	if (o->paused && vcpus_pause(vm, 5000)) {
+		pr_err("--paused: the vCPU threads did not park");
+		vm_request_exit(vm, EXIT_SETUP);
+		return;
+	}
+	if (control_init(vm, o->control_path, o->control_fd, main_t0_ns, err, sizeof(err))) {
+		pr_err("%s", err);
+		vm_request_exit(vm, EXIT_SETUP);
+	}
 }
 
 /* Signals, I/O thread and vCPU threads for a VM whose vCPUs exist; returns the exit status. */
@@ -283,12 +311,17 @@ static int start_vm(struct vm *vm, const struct cli_opts *o)
 		pr_err("starting the VM: %s", strerror(-ret));
 		return EXIT_SETUP;
 	}
+	/* --paused: the vCPU threads park before their first KVM_RUN. */
+	vm->pause_req = o->paused;
 	ret = vcpus_start(vm);
 	if (ret) {
 		pr_err("starting vCPU threads: %s", strerror(-ret));
 		vm_request_exit(vm, EXIT_SETUP);
+	} else {
+		start_control(vm, o);
 	}
 	ret = wait_loop(vm, o);
+	control_close();
 	if (!vcpus_join(vm)) {
 		/* Its kvm_run must stay mapped: leave teardown to the kernel. */
 		serial_flush();
@@ -343,7 +376,7 @@ static int parse_args(int argc, char **argv, struct cli_opts *o, enum cpu_templa
 
 int main(int argc, char **argv)
 {
-	uint64_t t0 = now_ns(); /* the origin of every t_us */
+	uint64_t t0 = main_t0_ns = now_ns();
 	struct cli_opts o;
 	struct vm_config cfg;
 	static struct vm vm; /* large (cmdline, vCPUs): not on the stack */

@@ -366,39 +366,66 @@ static int vcpu_handle_exit(struct vcpu *v)
  * advance, an MMIO read's register write) without running guest code, so
  * the registers a snapshot reads are consistent (KVM API: "userspace should
  * ensure that the operation is completed before performing a live
- * migration").
+ * migration"). A vCPU that never ran (restore --paused) has nothing pending.
+ * Returns true when it leaves the park to run (not for an exit).
  */
-static void vcpu_park(struct vcpu *v)
+static bool vcpu_park(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
+	bool run;
 
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (ioctl(v->fd, KVM_RUN, 0) == 0 || (errno != EINTR && errno != EAGAIN))
+	if (v->has_run && (ioctl(v->fd, KVM_RUN, 0) == 0 || (errno != EINTR && errno != EAGAIN)))
 		pr_warn("vCPU %u: completing the pending exit before the pause failed", v->id);
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->nr_parked++;
 	pthread_cond_broadcast(&vm->pause_cond);
 	while (vm->pause_req && !vm_exiting(vm))
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
-	vm->nr_parked--;
+	run = !vm_exiting(vm);
+	if (run)
+		vm->running_ns = now_ns();
+	/* The last one out wakes vcpus_resume_wait(). */
+	if (--vm->nr_parked == 0)
+		pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
 	/* An exit request sets immediate_exit too; the loop re-checks vm_exiting() after this. */
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	return run;
+}
+
+/*
+ * vCPU 0 stamps the moments the guest (re)starts running: vmm_start once
+ * (VMM setup time), vcpu_running at the first run and after every resume.
+ */
+static void vcpu_announce(struct vcpu *v)
+{
+	if (v->id == 0) {
+		if (!v->has_run) {
+			__atomic_store_n(&v->vm->running_ns, now_ns(), __ATOMIC_RELAXED);
+			events_emit("vmm_start");
+		}
+		events_emit("vcpu_running");
+	}
+	v->has_run = true;
 }
 
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
+	bool announce = true;
 
-	if (v->id == 0)
-		events_emit("vmm_start");
 	while (!vm_exiting(vm)) {
 		int status;
 
 		if (__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST)) {
-			vcpu_park(v);
+			announce |= vcpu_park(v);
 			continue;
+		}
+		if (announce) {
+			vcpu_announce(v);
+			announce = false;
 		}
 
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
@@ -461,18 +488,23 @@ static unsigned vcpus_started(struct vm *vm)
 	return n;
 }
 
+static void deadline_in(struct timespec *d, unsigned timeout_ms)
+{
+	clock_gettime(CLOCK_REALTIME, d);
+	d->tv_sec += timeout_ms / 1000;
+	d->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (d->tv_nsec >= 1000000000) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000;
+	}
+}
+
 int vcpus_pause(struct vm *vm, unsigned timeout_ms)
 {
 	struct timespec deadline;
 	int ret = 0;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	deadline_in(&deadline, timeout_ms);
 	pthread_mutex_lock(&vm->pause_lock);
 	__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&vm->pause_lock);
@@ -494,6 +526,29 @@ void vcpus_resume(struct vm *vm)
 	__atomic_store_n(&vm->pause_req, false, __ATOMIC_SEQ_CST);
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+/* The cheap path of a resume: one broadcast; the vCPU threads' state is already loaded. */
+int64_t vcpus_resume_wait(struct vm *vm, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	int64_t t = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (!vm->pause_req) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return -EALREADY;
+	}
+	__atomic_store_n(&vm->pause_req, false, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&vm->pause_cond);
+	deadline_in(&deadline, timeout_ms);
+	while (vm->nr_parked && !ret && !vm_exiting(vm))
+		ret = pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &deadline);
+	if (!vm->nr_parked && !vm_exiting(vm))
+		t = (int64_t)vm->running_ns;
+	pthread_mutex_unlock(&vm->pause_lock);
+	return t;
 }
 
 bool vcpus_join(struct vm *vm)

@@ -87,6 +87,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	bool has_run; /* entered KVM_RUN once (only the vCPU's own thread touches it) */
 };
 
 /* vcpu_open() - KVM_CREATE_VCPU and the kvm_run mapping of vCPU @id only. 0 or -errno. */
@@ -106,6 +107,13 @@ void vcpus_kick(struct vm *vm);
 __must_check int vcpus_pause(struct vm *vm, unsigned timeout_ms);
 /* vcpus_resume() - let parked vCPUs run again. */
 void vcpus_resume(struct vm *vm);
+/*
+ * vcpus_resume_wait() - vcpus_resume(), then wait (bounded by @timeout_ms)
+ * until every vCPU has left its park. Returns the CLOCK_MONOTONIC stamp (ns)
+ * at which the last one did (it enters KVM_RUN right after), 0 on timeout
+ * or an exit, or -EALREADY (as a negative int64) when nothing was paused.
+ */
+int64_t vcpus_resume_wait(struct vm *vm, unsigned timeout_ms);
 /* vcpus_join() - wait (bounded) for the vCPU threads; false if one is stuck. */
 bool vcpus_join(struct vm *vm);
 void vcpus_destroy(struct vm *vm);
@@ -150,6 +158,11 @@ struct vm {
 	pthread_cond_t pause_cond;
 	bool pause_req;
 	unsigned nr_parked;
+	uint64_t running_ns; /* CLOCK_MONOTONIC when a vCPU last left its park (pause_lock) */
+	/* Serialises whole pause/resume/snapshot operations of the main thread
+	 * (--snapshot-on-ready) and the control channel, so neither resumes the
+	 * vCPUs in the middle of the other's snapshot. Taken before pause_lock. */
+	pthread_mutex_t ops_lock;
 };
 
 /* vm_create() - open /dev/kvm, create the VM, guest RAM, irqchip, PIT. 0 or -errno; @err says why.

@@ -15,7 +15,7 @@
 # Environment: EMBER_NESTED_TIMEOUT (s, default 1800), EMBER_CACHE (kernel cache).
 set -u
 
-mem=2048
+mem=${EMBER_NESTED_MEM:-2048} # EMBER_NESTED_MEM: L1 RAM in MiB (guest_require re-execs use it)
 [ "${1:-}" = --mem ] && { mem=$2; shift 2; }
 [ $# -gt 0 ] || { echo "usage: nested.sh [--mem MiB] COMMAND..." >&2; exit 2; }
 cache=${EMBER_CACHE:-$HOME/.cache/ember}/nested
