@@ -57,6 +57,8 @@ for m in $mods; do
 	cp "$moddir/$m.ko" "$root/mod/" || die "module $m.ko missing from linux-image-$ver"
 done
 pwd >"$root/cwd"
+# Test and benchmark knobs (numbers, no spaces) follow the command inside.
+env | grep -E '^EMBER_(BENCH|TEST|BOOT|PAUSE)_[A-Z0-9_]*=[^ ]*$' >"$root/env"
 # The command, one argument per line, reaches the chroot through the share.
 cmdfile=.nested-cmd.$$
 printf '%s\n' "$@" >"$cmdfile" || die "cannot write $cmdfile"
@@ -79,7 +81,7 @@ mount -t devtmpfs dev /host/dev; mkdir -p /host/dev/pts; mount -t devpts pts /ho
 mount -t tmpfs tmp /host/tmp; mount -t tmpfs run /host/run
 mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
 ip link set lo up
-chroot /host /usr/bin/env EMBER_NESTED=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+chroot /host /usr/bin/env EMBER_NESTED=1 $(cat /env) PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 	/bin/bash -c 'cd "$1" && shift && mapfile -t a < @CMDFILE@ && exec "${a[@]}"' _ "$cwd"
 echo "NESTED-EXIT=$?"
 poweroff -f
