@@ -74,11 +74,14 @@ done
 cwd=$(cat /cwd)
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host ||
 	{ echo "NESTED-EXIT=125"; poweroff -f; }
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work "/host$cwd" ||
-	{ echo "NESTED-EXIT=125"; poweroff -f; }
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev; mkdir -p /host/dev/pts; mount -t devpts pts /host/dev/pts
 mount -t tmpfs tmp /host/tmp; mount -t tmpfs run /host/run
+# After the tmpfs mounts: a checkout under /tmp (CI clones anywhere) must not
+# be hidden by them; its mount point is then created on the tmpfs.
+mkdir -p "/host$cwd" 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work "/host$cwd" ||
+	{ echo "nested: cannot mount the work tree at $cwd"; echo "NESTED-EXIT=125"; poweroff -f; }
 mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
 ip link set lo up
 chroot /host /usr/bin/env EMBER_NESTED=1 $(cat /env) PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
