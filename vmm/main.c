@@ -336,8 +336,11 @@ static int run_vm(struct vm *vm, const struct cli_opts *o, int console_fd)
 
 	if (add_platform(vm, o, console_fd) || load_kernel(vm, o))
 		return EXIT_SETUP;
-	pr_info("kvm=%s template=%s vcpus=%u mem=%lluM", kvm_kind_name(vm->kind),
-		cpu_template_name(vm->tmpl), vm->nr_vcpus, (unsigned long long)(o->mem >> 20));
+	/* Always said: which KVM and CPU template a guest runs on decides what
+	 * it may use and where its snapshots can be restored. */
+	fprintf(stderr, "ember-vmm: kvm=%s template=%s vcpus=%u mem=%lluM\n",
+		kvm_kind_name(vm->kind), cpu_template_name(vm->tmpl), vm->nr_vcpus,
+		(unsigned long long)(o->mem >> 20));
 	pr_info("cmdline: %s", vm->cmdline);
 	ret = vcpus_create(vm);
 	if (ret) {
