@@ -99,6 +99,7 @@ int main(void)
 	case_wake();
 	case_counters();
 	case_restart();
+	case_service_del();
 
 	printf("%s: %d failure(s)\n", env.failures ? "FAIL" : "PASS", env.failures);
 	/* Debugging aid: keep the namespaces for a look with ip/tcpdump. */

@@ -83,5 +83,6 @@ void case_roundtrips(const char *vip);
 void case_wake(void);
 void case_counters(void);
 void case_restart(void);
+void case_service_del(void);
 
 #endif

@@ -2,7 +2,11 @@
 /* The checks of the netns integration test: round trips through XDP, and the lossless wake path. */
 #include "dp_netns.h"
 
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <ember/maps.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -245,4 +249,61 @@ void case_restart(void)
 		die("dp_open", rc);
 	rc = dp_foreach_service(env.dp, count_service, &n);
 	CHECK(rc == 0 && n == 6, "all 6 services are still configured after the restart (%d)", n);
+}
+
+/*
+ * Deleting a service stops its established flows at once (the router's fast
+ * path for established flows must notice: dp_service_del() bumps the app's
+ * service generation), and adding it back routes new connections again.
+ */
+/* The app's service generation as the router sees it (the pinned map). */
+static uint32_t svc_gen_of(uint32_t app_id)
+{
+	struct ember_app a = {0};
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ember_apps", env.pin_root);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &app_id, &a))
+		die("reading ember_apps", -errno);
+	close(fd);
+	return a.svc_gen;
+}
+
+void case_service_del(void)
+{
+	uint32_t gen;
+	struct dp_service s = {.family = AF_INET, .port = PORT_A_TCP, .proto = IPPROTO_TCP};
+	struct timeval tv = {.tv_sec = 1};
+	struct sockaddr_storage ss;
+	socklen_t sl = sockaddr_of(VIP4, PORT_A_TCP, &ss);
+	char rsp[ECHO_MAX] = "";
+	int fd, rc;
+
+	inet_pton(AF_INET, VIP4, s.vip);
+	fd = socket_in(env.c, AF_INET, SOCK_STREAM);
+	set_timeouts(fd);
+	rc = connect(fd, (struct sockaddr *)&ss, sl) ? -errno : 0;
+	if (!rc)
+		rc = exchange(fd, "before", rsp, sizeof(rsp));
+	CHECK(rc == 0 && !strcmp(rsp, "A:before"), "established flow answered by guest A ('%s')",
+	      rsp);
+	gen = svc_gen_of(APP_A);
+	rc = dp_service_del(env.dp, &s);
+	CHECK(rc == 0, "service %s:%d/tcp deleted (%s)", VIP4, PORT_A_TCP, strerror(-rc));
+	CHECK(svc_gen_of(APP_A) != gen,
+	      "deleting the service bumped app A's service generation (fast path invalidated)");
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	rsp[0] = '\0';
+	rc = exchange(fd, "after", rsp, sizeof(rsp));
+	CHECK(rc != 0 || strcmp(rsp, "A:after"),
+	      "the established flow no longer reaches the guest once its service is gone ('%s')",
+	      rsp);
+	close(fd);
+	gen = svc_gen_of(APP_A);
+	rc = dp_service_add(env.dp, &s, APP_A);
+	CHECK(rc == 0, "service added back (%s)", strerror(-rc));
+	CHECK(svc_gen_of(APP_A) == gen, "adding a service does not invalidate app A's flows");
+	tcp_roundtrip(VIP4);
 }
