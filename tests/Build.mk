@@ -172,7 +172,16 @@ $(TESTBIN)/test_snapshot_cli: $(OBJ)/tests/unit/test_snapshot_cli.o $(OBJ)/vmm/c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
 
-TESTS += $(TESTBIN)/test_snapshot_state $(TESTBIN)/test_snapshot_cli tests/vm/snapshot.sh
+# The restore hint: VMM side (vmm/clone.c) against ember-init's parser (hint.c).
+$(OBJ)/tests/unit/test_clone_hint.o: CFLAGS += -Ivmm -Ivmm/guest/init -pthread
+$(TESTBIN)/test_clone_hint: $(OBJ)/tests/unit/test_clone_hint.o $(OBJ)/vmm/clone.o \
+		$(OBJ)/vmm/guest/init/hint.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_snapshot_state $(TESTBIN)/test_snapshot_cli $(TESTBIN)/test_clone_hint \
+	tests/vm/snapshot.sh
 # --- end snapshot tests ---
 
 # --- pause/resume over the control channel (owner: control helper) ---

@@ -32,7 +32,8 @@ VMM_OBJS += $(VMM_BOOT_OBJS)
 
 # --- snapshot and restore (owner: snapshot helper) ---
 # State file container (pure, unit-tested), KVM state records, snapshot writer, restore.
-VMM_SNAPSHOT_OBJS := $(addprefix $(OBJ)/vmm/,state_file.o snapshot.o snapshot_kvm.o restore.o)
+VMM_SNAPSHOT_OBJS := $(addprefix $(OBJ)/vmm/,state_file.o snapshot.o snapshot_kvm.o restore.o \
+	clone.o)
 $(VMM_SNAPSHOT_OBJS): CFLAGS += -pthread
 VMM_OBJS += $(VMM_SNAPSHOT_OBJS)
 # --- end snapshot and restore ---

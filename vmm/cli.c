@@ -118,6 +118,7 @@ int cli_parse_net(char *spec, unsigned index, struct cli_net *n, char *err, size
 					 tok + 4);
 				return -EINVAL;
 			}
+			n->mac_set = true;
 		} else {
 			snprintf(err, errlen,
 				 "--net: unexpected '%s' (want tap=NAME|fd=N[,mac=MAC])", tok);

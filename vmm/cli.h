@@ -18,6 +18,7 @@ struct cli_net {
 	const char *tap_name; /* tap=NAME, or NULL */
 	int tap_fd;	      /* fd=N, or -1 */
 	uint8_t mac[6];
+	bool mac_set; /* mac= given (restore: the clone gets this MAC instead of the snapshot's) */
 };
 
 struct cli_disk {

@@ -92,6 +92,9 @@ unsigned doorbell_format(uint32_t v, char *buf, size_t len)
 	case EMBER_DB_PANIC:
 		snprintf(buf, len, "panic errno=%u", arg);
 		break;
+	case EMBER_DB_REFRESHED:
+		snprintf(buf, len, "refreshed flags=0x%x", arg);
+		break;
 	default:
 		snprintf(buf, len, "unknown doorbell event %u (arg %u)", ev, arg);
 		return 0;

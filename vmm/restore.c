@@ -10,6 +10,7 @@
 #include <linux/virtio_ids.h>
 
 #include "cli.h"
+#include "clone.h"
 #include "log.h"
 #include "snapshot.h"
 #include "snapshot_kvm.h"
@@ -268,10 +269,33 @@ static int restore_vcpus(struct restore_ctx *c, struct vm *vm)
  * vCPU's pvclock page), then devices (their restore may raise an interrupt,
  * which must land on the restored irqchip) and serial.
  */
+/* Per-clone state: a MAC given with --net for the first NIC (eth0 in the guest), and the hint. */
+static int refresh_clone(struct restore_ctx *c, const struct cli_opts *o, int64_t step_ns)
+{
+	int slot = -1;
+
+	for (unsigned i = 0; i < c->nr_virtio && slot < 0; i++) {
+		struct virtio_snap s;
+
+		memcpy(&s, c->virtio[i].p, sizeof(s));
+		if (s.device_id == VIRTIO_ID_NET)
+			slot = (int)i;
+	}
+	for (unsigned i = 1; i < o->nr_net; i++)
+		if (o->net[i].mac_set)
+			pr_warn("restore: mac= of --net #%u ignored: only the first NIC's MAC "
+				"can change in a clone",
+				i + 1);
+	return clone_refresh(step_ns, slot,
+			     slot >= 0 && o->nr_net && o->net[0].mac_set ? o->net[0].mac : NULL,
+			     c->err, sizeof(c->err));
+}
+
 static int build_vm(struct restore_ctx *c, struct vm *vm, const struct cli_opts *o, int console_fd)
 {
 	struct snap_doorbell db;
 	struct snap_serial ser;
+	int64_t step_ns = 0;
 	int ret = serial_init(vm, console_fd);
 
 	if (!ret)
@@ -288,7 +312,7 @@ static int build_vm(struct restore_ctx *c, struct vm *vm, const struct cli_opts 
 	if (!ret)
 		ret = restore_vcpus(c, vm);
 	if (!ret)
-		ret = snapkvm_restore_clock(vm, &c->vm, c->err, sizeof(c->err));
+		ret = snapkvm_restore_clock(vm, &c->vm, &step_ns, c->err, sizeof(c->err));
 	if (!ret)
 		ret = restore_devices(c);
 	if (ret)
@@ -298,7 +322,7 @@ static int build_vm(struct restore_ctx *c, struct vm *vm, const struct cli_opts 
 	memcpy(&db, c->doorbell.p, sizeof(db));
 	if (db.ready)
 		doorbell_set_ready(db.ready_port);
-	return 0;
+	return refresh_clone(c, o, step_ns);
 }
 
 int restore_setup(struct vm *vm, const struct cli_opts *o, int console_fd)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The 8250/16550A UART at 0x3f8 (IRQ 4): transmit only, enough for Linux's console. */
+/* The 8250/16550A UART at 0x3f8 (IRQ 4): console output, and input the VMM injects. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,10 +29,12 @@ enum {
 #define IER_MSI	   0x08 /* modem status */
 #define IIR_NO_INT 0x01
 #define IIR_THRI   0x02
+#define IIR_RDI	   0x04
 #define IIR_FIFO   0xc0 /* FIFOs enabled: what makes Linux see a 16550A */
 #define FCR_ENABLE 0x01
 #define LCR_DLAB   0x80
 #define MCR_LOOP   0x10
+#define LSR_DR	   0x01 /* receive data ready */
 #define LSR_THRE   0x20
 #define LSR_TEMT   0x40
 #define MSR_CTS	   0x10
@@ -52,11 +54,13 @@ void uart_reset(struct uart *u)
 	u->mcr = 0x08; /* OUT2: ISA UARTs gate their IRQ with it; Linux sets it anyway */
 }
 
-/* The pending interrupt by priority; receive never has data. */
+/* The pending interrupt by priority: received data before transmitter empty. */
 static uint8_t uart_iir(const struct uart *u)
 {
 	uint8_t fifo = (u->fcr & FCR_ENABLE) ? IIR_FIFO : 0;
 
+	if ((u->ier & IER_RDI) && u->rx_len)
+		return IIR_RDI | fifo;
 	if ((u->ier & IER_THRI) && u->thr_ipending)
 		return IIR_THRI | fifo;
 	return IIR_NO_INT | fifo;
@@ -76,13 +80,35 @@ static uint8_t uart_msr(const struct uart *u)
 	return u->msr;
 }
 
+static uint8_t uart_rx_pop(struct uart *u)
+{
+	uint8_t c;
+
+	if (!u->rx_len)
+		return 0;
+	c = u->rx[u->rx_head];
+	u->rx_head = (uint16_t)((u->rx_head + 1) % UART_RX_MAX);
+	u->rx_len--;
+	return c;
+}
+
+size_t uart_rx_push(struct uart *u, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	size_t n = 0;
+
+	for (; n < len && u->rx_len < UART_RX_MAX; n++, u->rx_len++)
+		u->rx[(u->rx_head + u->rx_len) % UART_RX_MAX] = b[n];
+	return n;
+}
+
 uint8_t uart_read(struct uart *u, unsigned off)
 {
 	uint8_t iir;
 
 	switch (off) {
 	case UART_RX_TX:
-		return (u->lcr & LCR_DLAB) ? u->dll : 0; /* no input: RBR reads empty */
+		return (u->lcr & LCR_DLAB) ? u->dll : uart_rx_pop(u);
 	case UART_IER:
 		return (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
 	case UART_IIR_FCR:
@@ -96,7 +122,7 @@ uint8_t uart_read(struct uart *u, unsigned off)
 	case UART_MCR:
 		return u->mcr;
 	case UART_LSR:
-		return u->lsr;
+		return (uint8_t)(u->lsr | (u->rx_len ? LSR_DR : 0));
 	case UART_MSR:
 		return uart_msr(u);
 	case UART_SCR:
@@ -201,11 +227,33 @@ static void serial_out(void *opaque, uint8_t c)
 		serial_flush_locked(s);
 }
 
+/* Drive the IRQ line to the UART's output level (edge for the irqchip on a rise). */
+static void serial_update_irq_locked(struct serial *s)
+{
+	bool irq = uart_irq(&s->uart);
+
+	if (irq != s->irq) {
+		s->irq = irq;
+		vm_irq_line(s->vm, SERIAL_IRQ, irq);
+	}
+}
+
+size_t serial_input(const void *buf, size_t len)
+{
+	struct serial *s = &serial;
+	size_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = uart_rx_push(&s->uart, buf, len);
+	serial_update_irq_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 static void serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool is_write)
 {
 	struct serial *s = opaque;
 	uint8_t *b = data;
-	bool irq;
 
 	/* The 8250 has byte registers only; wider accesses read as all ones. */
 	if (len != 1) {
@@ -218,11 +266,7 @@ static void serial_io(void *opaque, uint64_t off, void *data, uint32_t len, bool
 		uart_write(&s->uart, (unsigned)off, *b);
 	else
 		*b = uart_read(&s->uart, (unsigned)off);
-	irq = uart_irq(&s->uart);
-	if (irq != s->irq) {
-		s->irq = irq;
-		vm_irq_line(s->vm, SERIAL_IRQ, irq);
-	}
+	serial_update_irq_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
 

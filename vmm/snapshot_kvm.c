@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 
 #include "log.h"
@@ -28,6 +29,14 @@ static int kvm_get(int fd, unsigned long req, void *buf, const char *what)
 	return 0;
 }
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int snapkvm_save_vm(struct vm *vm, struct sf_writer *w)
 {
 	struct kvm_pit_state2 pit;
@@ -48,8 +57,14 @@ int snapkvm_save_vm(struct vm *vm, struct sf_writer *w)
 	if (ret)
 		return ret;
 	sf_put(w, SF_PIT2, &pit, sizeof(pit));
-	/* Only the clock value travels: the flags and realtime pair describe this host. */
-	clock = (struct kvm_clock_data){.clock = clock.clock};
+	/*
+	 * The kvmclock value and the host's wall time at that instant (KVM's
+	 * own pair when it gives one): a restore tells the guest how much wall
+	 * time passed in between, so ember-init can step CLOCK_REALTIME.
+	 */
+	if (!(clock.flags & KVM_CLOCK_REALTIME))
+		clock.realtime = realtime_ns();
+	clock = (struct kvm_clock_data){.clock = clock.clock, .realtime = clock.realtime};
 	sf_put(w, SF_CLOCK, &clock, sizeof(clock));
 	return 0;
 }
@@ -404,14 +419,18 @@ int snapkvm_restore_irqchip(struct vm *vm, const struct snapkvm_vm *s, char *err
 	return ret ? ret : kvm_set(vm->vm_fd, KVM_SET_PIT2, &pit, "KVM_SET_PIT2", err, errlen);
 }
 
-int snapkvm_restore_clock(struct vm *vm, const struct snapkvm_vm *s, char *err, size_t errlen)
+int snapkvm_restore_clock(struct vm *vm, const struct snapkvm_vm *s, int64_t *step_ns, char *err,
+			  size_t errlen)
 {
 	struct kvm_clock_data c;
 	int ret;
 
 	memcpy(&c, s->clock.p, sizeof(c));
 	c.flags = 0;
+	/* The guest's clocks continue from the snapshot instant: wall time is
+	 * behind by exactly the host time between that instant and now. */
 	ret = kvm_set(vm->vm_fd, KVM_SET_CLOCK, &c, "KVM_SET_CLOCK", err, errlen);
+	*step_ns = c.realtime ? (int64_t)(realtime_ns() - c.realtime) : 0;
 	/* Tell a kvmclock guest it was stopped (no soft-lockup warning); EINVAL without kvmclock.
 	 */
 	for (unsigned i = 0; !ret && i < vm->nr_vcpus; i++)

@@ -48,7 +48,12 @@ int snapkvm_check_vm(const struct snapkvm_vm *s, char *err, size_t errlen);
 int snapkvm_restore_vcpu(struct vcpu *v, const struct snapkvm_vcpu *s, char *err, size_t errlen);
 /* snapkvm_restore_irqchip() - PIC, IOAPIC and PIT2 (before the vCPUs). */
 int snapkvm_restore_irqchip(struct vm *vm, const struct snapkvm_vm *s, char *err, size_t errlen);
-/* snapkvm_restore_clock() - kvmclock (after every vCPU's MSRs), then KVMCLOCK_CTRL. */
-int snapkvm_restore_clock(struct vm *vm, const struct snapkvm_vm *s, char *err, size_t errlen);
+/*
+ * snapkvm_restore_clock() - kvmclock (after every vCPU's MSRs), then
+ * KVMCLOCK_CTRL. @step_ns: how far the guest's wall clock is now behind the
+ * host's (host time since the snapshot; 0 if the snapshot did not record it).
+ */
+int snapkvm_restore_clock(struct vm *vm, const struct snapkvm_vm *s, int64_t *step_ns, char *err,
+			  size_t errlen);
 
 #endif

@@ -188,9 +188,13 @@ bool vm_exiting(struct vm *vm);
  * The 8250/16550A register model (pure: the tests drive it directly).
  * Offsets 0-7 from the base port; output bytes go to @out.
  */
+#define UART_RX_MAX 512 /* input the VMM may queue (a restore hint is ~200 bytes) */
+
 struct uart {
 	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
 	bool thr_ipending; /* THRE interrupt pending until IIR read or THR write */
+	uint8_t rx[UART_RX_MAX]; /* receive FIFO (ring), read through RBR */
+	uint16_t rx_head, rx_len;
 	void (*out)(void *opaque, uint8_t c);
 	void *out_opaque;
 };
@@ -200,9 +204,18 @@ uint8_t uart_read(struct uart *u, unsigned off);
 void uart_write(struct uart *u, unsigned off, uint8_t v);
 /* uart_irq() - the level of the interrupt output. */
 bool uart_irq(const struct uart *u);
+/* uart_rx_push() - queue input for the guest; returns how many bytes fitted. */
+size_t uart_rx_push(struct uart *u, const void *buf, size_t len);
 
 /* serial_init() - the 8250 at 0x3f8/IRQ 4; output to @out_fd (-1: discarded). */
 __must_check int serial_init(struct vm *vm, int out_fd);
+/*
+ * serial_input() - queue @len bytes as if typed on the console (the guest
+ * reads them through RBR, with an interrupt if it enabled one). Returns the
+ * bytes queued: fewer when the FIFO is full. Pending input is not part of a
+ * snapshot.
+ */
+size_t serial_input(const void *buf, size_t len);
 /* serial_flush() - write out a partial line (at exit). */
 void serial_flush(void);
 struct snap_serial;

@@ -284,6 +284,45 @@ static void test_uart_thre_irq(void **state)
 	assert_true(uart_irq(&u));
 }
 
+static void test_uart_rx(void **state)
+{
+	struct uart u = {.out = out_cb};
+	uint8_t big[UART_RX_MAX + 10];
+
+	(void)state;
+	uart_reset(&u);
+	assert_int_equal(uart_rx_push(&u, "hi\n", 3), 3);
+	assert_int_equal(uart_read(&u, 5) & 0x01, 0x01); /* LSR: data ready */
+	assert_false(uart_irq(&u));			  /* RDI not enabled yet */
+	uart_write(&u, 1, 0x03);			  /* RDI | THRI */
+	assert_true(uart_irq(&u));
+	/* Received data outranks THRE in IIR. */
+	assert_int_equal(uart_read(&u, 2) & 0x0f, 0x04);
+	assert_int_equal(uart_read(&u, 0), 'h');
+	assert_int_equal(uart_read(&u, 0), 'i');
+	assert_int_equal(uart_read(&u, 0), '\n');
+	assert_int_equal(uart_read(&u, 5) & 0x01, 0x00);
+	assert_int_equal(uart_read(&u, 2) & 0x0f, 0x02); /* then THRE */
+	assert_int_equal(uart_read(&u, 0), 0);		  /* empty RBR reads 0 */
+	/* A full FIFO takes what fits and keeps the order across the wrap. */
+	memset(big, 'a', sizeof(big));
+	big[0] = 'b';
+	assert_int_equal(uart_rx_push(&u, big, sizeof(big)), UART_RX_MAX);
+	assert_int_equal(uart_rx_push(&u, "z", 1), 0);
+	assert_int_equal(uart_read(&u, 0), 'b');
+	assert_int_equal(uart_rx_push(&u, "z", 1), 1);
+	for (int i = 1; i < UART_RX_MAX; i++)
+		assert_int_equal(uart_read(&u, 0), 'a');
+	assert_int_equal(uart_read(&u, 0), 'z');
+	assert_int_equal(uart_read(&u, 5) & 0x01, 0x00);
+	/* DLAB hides RBR behind the divisor latch: no byte is consumed. */
+	uart_rx_push(&u, "q", 1);
+	uart_write(&u, 3, 0x80);
+	uart_read(&u, 0);
+	uart_write(&u, 3, 0x03);
+	assert_int_equal(uart_read(&u, 0), 'q');
+}
+
 static void test_serial_device(void **state)
 {
 	int pfd[2];
@@ -338,6 +377,9 @@ static void test_doorbell_format(void **state)
 	assert_string_equal(b, "poweroff status=3");
 	doorbell_format(EMBER_DB_VALUE(EMBER_DB_PANIC, 2), b, sizeof(b));
 	assert_string_equal(b, "panic errno=2");
+	assert_int_equal(doorbell_format(EMBER_DB_VALUE(EMBER_DB_REFRESHED, 3), b, sizeof(b)),
+			 EMBER_DB_REFRESHED);
+	assert_string_equal(b, "refreshed flags=0x3");
 	assert_int_equal(doorbell_format(EMBER_DB_VALUE(0, 1), b, sizeof(b)), 0);
 	assert_int_equal(doorbell_format(0xffffffffu, b, sizeof(b)), 0);
 	/* A tiny buffer truncates, never overflows. */
@@ -703,7 +745,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bus_overlap),	cmocka_unit_test(test_bus_lookup),
 		cmocka_unit_test(test_bus_many),	cmocka_unit_test(test_uart_registers),
-		cmocka_unit_test(test_uart_thre_irq),	cmocka_unit_test(test_serial_device),
+		cmocka_unit_test(test_uart_thre_irq), cmocka_unit_test(test_uart_rx),	cmocka_unit_test(test_serial_device),
 		cmocka_unit_test(test_doorbell_format), cmocka_unit_test(test_doorbell_port),
 		cmocka_unit_test(test_reset_ports),	cmocka_unit_test(test_iothread_watch),
 		cmocka_unit_test(test_cli_size),	cmocka_unit_test(test_cli_net),

@@ -4,7 +4,10 @@
 # --snapshot-on-ready --snapshot-continue (ember-vmm writes the snapshot,
 # resumes, and the original keeps serving), restores 3 clones of it at once,
 # each on its own tap in its own network namespace (same inside address, same
-# gateway MAC), fetches GET / from each and lets each power off; then
+# gateway MAC; the third with a MAC of its own), waits for each clone's
+# ember-init to apply the restore hint, checks GET / from each, that each
+# clone's wall clock is within a second of the host's, that the three clones'
+# random bytes differ, and that the third answers from its new MAC; then
 # checks that a truncated memory file, a corrupted state file, another format
 # version, another CPU template and a memory file changed after the snapshot
 # are all refused with exit status 1 and a message naming the reason.
@@ -40,11 +43,11 @@ trap snap_cleanup EXIT
 GW_MAC=$(ip netns exec "$GUEST_NS" cat /sys/class/net/$GUEST_TAP/address)
 
 # --- 1. boot to READY, snapshot, keep running (--snapshot-continue)
-# --exit-after 2: two requests, then the workload exits and ember-init powers
+# --exit-after 3: three requests, then the workload exits and ember-init powers
 # off. The snapshot is taken before any request, so every clone inherits it too.
 t0=$(date +%s)
 guest_start --vcpus "$VCPUS" --mem 256M --rng --snapshot-dir "$SNAP" --snapshot-on-ready \
-	--snapshot-continue --cmdline "$(guest_cmdline ember.arg=--exit-after ember.arg=2)"
+	--snapshot-continue --cmdline "$(guest_cmdline ember.arg=--exit-after ember.arg=3)"
 echo "ember-vmm pid $VMM_PID, kvm=$(guest_kvm_kind), $VCPUS vCPUs; waiting for READY + snapshot"
 guest_wait_event ready "$BOOT_TIMEOUT" >/dev/null
 guest_wait_event snapshot 120
@@ -56,17 +59,38 @@ mem_used=$(($(stat -c %b "$SNAP/memory") * $(stat -c %B "$SNAP/memory")))
 echo "ok: snapshot written after $(($(date +%s) - t0)) s: state $(stat -c %s "$SNAP/state") bytes," \
 	"memory $((mem_used >> 20)) MiB allocated of $((mem_size >> 20)) MiB"
 
+# clock_check NS WHO: the guest's CLOCK_REALTIME (GET /time) is within a
+# second of the host's: between the host's clock before the request minus 1 s
+# and after the answer plus 1 s (a slow emulated request does not count).
+clock_check() {
+	local t g h0 h1
+	h0=$(date +%s%N)
+	t=$(ip netns exec "$1" build/tests/http_get -t 30000 "$GUEST_IP" 80 /time) ||
+		fail "$2: GET /time failed"
+	h1=$(date +%s%N)
+	g=${t//[^0-9]/}
+	[ -n "$g" ] || fail "$2: GET /time answered '$t'"
+	[ "$g" -ge $((h0 - 1000000000)) ] && [ "$g" -le $((h1 + 1000000000)) ] ||
+		fail "$2: guest clock is $((((h0 + h1) / 2 - g) / 1000000)) ms off the host's (more than 1 s)"
+	echo "ok: $2: guest wall clock within 1 s of the host's" \
+		"(host - guest = $((((h0 + h1) / 2 - g) / 1000000)) ms +- $(((h1 - h0) / 2000000)) ms request)"
+}
+
 # The original was paused and resumed: it must go on serving, then power off cleanly.
 body=$(ip netns exec "$GUEST_NS" build/tests/http_get -t 30000 "$GUEST_IP" 80 /) ||
 	fail "the original guest stopped serving after the snapshot"
+clock_check "$GUEST_NS" "the original"
 ip netns exec "$GUEST_NS" build/tests/http_get -t 30000 "$GUEST_IP" 80 /rand >/dev/null ||
-	fail "the original guest: second request failed"
+	fail "the original guest: third request failed"
 guest_wait_event poweroff 120 | grep -q 'status=0' || fail "original: no poweroff status=0"
 wait "$VMM_PID"
 rc=$?
 VMM_PID=""
 [ "$rc" = 0 ] || fail "original ember-vmm exited $rc after power-off"
-echo "ok: the original resumed after the snapshot, served 2 requests, powered off (exit 0)"
+echo "ok: the original resumed after the snapshot, served 3 requests, powered off (exit 0)"
+# Time passes between snapshot and restore, as it would in production: the
+# clones' clocks must be stepped, not just continue from the snapshot.
+sleep 3
 
 # --- 2. three clones at once, each on its own tap in its own namespace
 clone_ns_setup() { # NS
@@ -80,23 +104,36 @@ clone_ns_setup() { # NS
 	ip -n "$1" link set "$GUEST_TAP" up
 }
 
+CLONE_MAC=02:eb:00:00:00:33 # the third clone's own MAC
 for i in $(seq 1 $CLONES); do
 	ns=ember-clone$i-$$
 	clone_ns_setup "$ns"
+	mac=""
+	[ "$i" = "$CLONES" ] && mac=",mac=$CLONE_MAC"
 	ip netns exec "$ns" build/bin/ember-vmm restore --snapshot-dir "$SNAP" \
-		--net "tap=$GUEST_TAP" --console "$GUEST_WORK/console$i.log" \
+		--net "tap=$GUEST_TAP$mac" --console "$GUEST_WORK/console$i.log" \
 		--events "$GUEST_WORK/events$i" 2>"$GUEST_WORK/vmm$i.log" &
 	CLONE_PIDS+=($!)
 done
+# ember-init applies the restore hint (reseed, clock step, MAC) and rings
+# REFRESHED with what it did: 0x1 entropy, 0x2 clock, 0x4 MAC, 0x80 a failure.
 for i in $(seq 1 $CLONES); do
-	for _ in $(seq 1 100); do
-		grep -q '^ready ' "$GUEST_WORK/events$i" 2>/dev/null && break
+	for _ in $(seq 1 600); do
+		grep -q '^refreshed ' "$GUEST_WORK/events$i" 2>/dev/null && break
 		kill -0 "${CLONE_PIDS[$((i - 1))]}" 2>/dev/null || break
 		sleep 0.1
 	done
 	grep -q '^restored ' "$GUEST_WORK/events$i" 2>/dev/null ||
 		{ cat "$GUEST_WORK/vmm$i.log"; fail "clone $i did not restore"; }
+	flags=$(sed -n 's/^refreshed flags=\(0x[0-9a-f]*\).*/\1/p' "$GUEST_WORK/events$i")
+	[ -n "$flags" ] || { tail -n 20 "$GUEST_WORK/console$i.log"; fail "clone $i: no REFRESHED doorbell"; }
+	want=$((0x3 | (i == CLONES ? 0x4 : 0)))
+	[ "$((flags))" = "$want" ] ||
+		{ tail -n 20 "$GUEST_WORK/console$i.log"; fail "clone $i: refreshed flags=$flags, want $(printf 0x%x $want)"; }
+	echo "ok: clone $i applied its restore hint (flags=$flags)"
 done
+grep -hF 'ember.restore gen=' "$GUEST_WORK"/console*.log && fail "a restore hint (with its seed) was echoed on a console"
+
 for p in "${CLONE_PIDS[@]}"; do
 	kill -0 "$p" 2>/dev/null || fail "a clone exited before serving"
 done
@@ -110,13 +147,27 @@ for i in $(seq 1 $CLONES); do
 	*) fail "clone $i answered something else: '$body'" ;;
 	esac
 done
-# Second request each: the workload exits, the clone powers off, ember-vmm exits 0.
+for i in $(seq 1 $CLONES); do
+	clock_check "${CLONE_NS[$((i - 1))]}" "clone $i"
+done
+# The new MAC is the one the guest answers ARP from (the namespace never saw the old one).
+got=$(ip -n "${CLONE_NS[$((CLONES - 1))]}" neigh show "$GUEST_IP" | awk '{print $5}')
+[ "$got" = "$CLONE_MAC" ] || fail "clone $CLONES: the guest's MAC seen from its tap is '$got', want $CLONE_MAC"
+echo "ok: clone $CLONES answers from its own MAC $got"
+# Third request each: fresh random bytes; then the workload exits, the clone
+# powers off and ember-vmm exits 0.
+RANDS=()
 for i in $(seq 1 $CLONES); do
 	ns=${CLONE_NS[$((i - 1))]}
 	rand=$(ip netns exec "$ns" build/tests/http_get -t 30000 "$GUEST_IP" 80 /rand) ||
 		fail "clone $i: GET /rand failed"
-	echo "   clone $i GET /rand: $rand (entropy reseed per clone is not done yet)"
+	echo "   clone $i GET /rand: $rand"
+	RANDS+=("$rand")
 done
+[ "$(printf '%s\n' "${RANDS[@]}" | sort -u | wc -l)" = "$CLONES" ] ||
+	fail "clones returned the same random bytes: the CRNG was not reseeded per clone"
+echo "ok: every clone's random bytes differ"
+
 for i in $(seq 1 $CLONES); do
 	wait "${CLONE_PIDS[$((i - 1))]}"
 	rc=$?

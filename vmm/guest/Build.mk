@@ -22,7 +22,7 @@ guest: guest-kernel
 # guest kernel.
 GUEST_OUT := $(OUT)/guest
 INIT_OBJS := $(addprefix $(OBJ)/vmm/guest/init/,main.o cmdline.o mounts.o net.o nlmsg.o \
-	listen.o supervise.o doorbell.o log.o)
+	listen.o supervise.o doorbell.o log.o hint.o refresh.o)
 DEMO_OBJS := $(addprefix $(OBJ)/vmm/guest/demo/,main.o conn.o http.o routes.o)
 
 $(OBJ)/vmm/guest/init/%.o $(OBJ)/vmm/guest/demo/%.o: CFLAGS += -O2

@@ -473,6 +473,27 @@ static int restore_queue(struct virtio_dev *d, unsigned q, const struct virtio_s
 	return 0;
 }
 
+/*
+ * A kick the guest made just before the snapshot may not have been handled
+ * when the state was written (the I/O thread writes it): its buffers sit in
+ * the avail ring and the guest will not kick again. Kick every ready queue
+ * once; a device with nothing to do just returns.
+ */
+static void replay_kicks(struct virtio_dev *d, unsigned nr_queues)
+{
+	const uint64_t one = 1;
+
+	for (unsigned q = 0; q < nr_queues; q++) {
+		if (!d->qr[q].ready)
+			continue;
+		if (d->kick_fd[q] >= 0 && write(d->kick_fd[q], &one, sizeof(one)) == sizeof(one))
+			continue;
+		pthread_mutex_lock(&d->lock);
+		queue_notify(d, q);
+		pthread_mutex_unlock(&d->lock);
+	}
+}
+
 int virtio_mmio_restore(struct virtio_dev *d, const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct virtio_snap s;
@@ -515,5 +536,6 @@ int virtio_mmio_restore(struct virtio_dev *d, const void *buf, size_t len, char 
 		return -EIO;
 	}
 	pthread_mutex_unlock(&d->lock);
+	replay_kicks(d, s.nr_queues);
 	return 0;
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ember/doorbell.h"
+
 #define INIT_MAX_ARGS	 16   /* ember.arg= may be repeated this often */
 #define INIT_MAX_ARG	 256  /* longest ember.arg / ember.exec value, with NUL */
 #define INIT_MAX_DEV	 64   /* longest ember.root value, with NUL */
@@ -97,6 +99,8 @@ int nl_link_up(struct nlbuf *b, int ifindex);
 int nl_addr(struct nlbuf *b, int family, int ifindex, const void *addr, uint8_t prefix);
 int nl_neigh(struct nlbuf *b, int family, int ifindex, const void *addr, const uint8_t mac[6]);
 int nl_default_route(struct nlbuf *b, int family, int ifindex, const void *gw);
+/* nl_link_mac() - set the link's hardware address (IFLA_ADDRESS). */
+int nl_link_mac(struct nlbuf *b, int ifindex, const uint8_t mac[6]);
 
 /* --- net.c --- */
 
@@ -106,6 +110,8 @@ int nl_default_route(struct nlbuf *b, int family, int ifindex, const void *gw);
  * netlink batch. Returns 0 or -errno with a message in @err.
  */
 int net_setup(const struct init_cfg *cfg, char *err, size_t errlen);
+/* net_set_mac() - give eth0 the hardware address @mac. Returns 0 or -errno (@err). */
+int net_set_mac(const uint8_t mac[6], char *err, size_t errlen);
 
 /* --- mounts.c --- */
 
@@ -118,14 +124,44 @@ int mount_early(char *err, size_t errlen);
  */
 int mount_root(const char *dev, char *err, size_t errlen);
 
+/* --- hint.c (pure) --- */
+
+/* A parsed restore hint (include/ember/doorbell.h has the line's format). */
+struct init_hint {
+	uint64_t gen;
+	int64_t clock_step_ns;
+	uint8_t seed[EMBER_HINT_SEED_LEN];
+	bool has_mac;
+	uint8_t mac[6];
+};
+
+/*
+ * hint_parse() - parse one console line (without its newline). Returns 1
+ * and fills @h for a valid hint, 0 if the line is not a hint at all (does
+ * not start with EMBER_HINT_PREFIX), -EINVAL with the reason in @err for a
+ * malformed hint (missing/duplicate/unknown key, bad value).
+ */
+int hint_parse(const char *line, struct init_hint *h, char *err, size_t errlen);
+
+/* --- refresh.c --- */
+
+/*
+ * refresh_open() - read restore hints from the console: echo off, SIGIO to
+ * this process when a line arrives (the caller blocks SIGIO and waits for
+ * it). Returns 0 or -errno; then hints are never seen.
+ */
+int refresh_open(void);
+/* refresh_poll() - on SIGIO: apply every complete hint line waiting. */
+void refresh_poll(void);
+
 /* --- supervise.c --- */
 
 /* workload_start() - spawn the workload; returns its pid or -errno. */
 pid_t workload_start(const struct init_cfg *cfg);
 /*
  * supervise() - wait for the signals in @sigs (blocked by the caller): reap
- * children, forward SIGTERM/SIGINT/SIGPWR/SIGHUP to the workload, ring READY
- * once its port listens. Returns the workload's wait status when it exits.
+ * children, forward SIGTERM/SIGINT/SIGPWR/SIGHUP to the workload, apply
+ * restore hints on SIGIO, ring READY once its port listens. Returns the workload's wait status when it exits.
  */
 int supervise(const struct init_cfg *cfg, pid_t pid, const sigset_t *sigs);
 

@@ -71,6 +71,10 @@ static void setup(const struct init_cfg *cfg)
 			init_panic(ret, err);
 		log_msg("root: %s (read-only) under a tmpfs overlay", cfg->root);
 	}
+	/* Before READY, so that every snapshot already listens for its hint. */
+	ret = refresh_open();
+	if (ret && ret != -ENOTSUP)
+		log_err("warning: console input: %s: restores will not reseed", strerror(-ret));
 }
 
 /* Exit status the VMM gets: the workload's, or 128+signal as a shell says. */
@@ -119,6 +123,7 @@ int main(void)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGPWR);
+	sigaddset(&sigs, SIGIO); /* a restore hint on the console (refresh.c) */
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	db = doorbell_open();
 	doorbell_ring(EMBER_DB_INIT_STARTED, 0);

@@ -109,18 +109,35 @@ static int eth_index(int fd, char *err, size_t errlen)
 	return ifr.ifr_ifindex;
 }
 
+/* Send the batch and collect its acks. */
+static int run_batch(int fd, struct batch *bt, char *err, size_t errlen)
+{
+	if (send(fd, bt->b.data, bt->b.len, 0) != (ssize_t)bt->b.len) {
+		snprintf(err, errlen, "netlink send: %s", strerror(errno));
+		return -errno;
+	}
+	return read_acks(fd, bt, err, errlen);
+}
+
+static int nl_open(struct batch *bt, char *err, size_t errlen)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	bt->b.data = bt->data;
+	bt->b.cap = sizeof(bt->data);
+	if (fd < 0)
+		snprintf(err, errlen, "netlink socket: %s", strerror(errno));
+	return fd < 0 ? -errno : fd;
+}
+
 int net_setup(const struct init_cfg *cfg, char *err, size_t errlen)
 {
 	struct batch bt = {0};
 	int fd, eth = 0, ret;
 
-	bt.b.data = bt.data;
-	bt.b.cap = sizeof(bt.data);
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0) {
-		snprintf(err, errlen, "netlink socket: %s", strerror(errno));
-		return -errno;
-	}
+	fd = nl_open(&bt, err, errlen);
+	if (fd < 0)
+		return fd;
 	if (cfg->has_ip || cfg->has_ip6) {
 		eth = eth_index(fd, err, errlen);
 		if (eth < 0) {
@@ -129,17 +146,28 @@ int net_setup(const struct init_cfg *cfg, char *err, size_t errlen)
 		}
 	}
 	ret = build(&bt, cfg, eth);
-	if (ret) {
+	if (ret)
 		snprintf(err, errlen, "netlink batch too large");
-		goto out;
-	}
-	if (send(fd, bt.b.data, bt.b.len, 0) != (ssize_t)bt.b.len) {
-		ret = -errno;
-		snprintf(err, errlen, "netlink send: %s", strerror(errno));
-		goto out;
-	}
-	ret = read_acks(fd, &bt, err, errlen);
+	else
+		ret = run_batch(fd, &bt, err, errlen);
 out:
+	close(fd);
+	return ret;
+}
+
+int net_set_mac(const uint8_t mac[6], char *err, size_t errlen)
+{
+	struct batch bt = {0};
+	int fd, eth, ret;
+
+	fd = nl_open(&bt, err, errlen);
+	if (fd < 0)
+		return fd;
+	eth = ret = eth_index(fd, err, errlen);
+	if (eth > 0)
+		ret = add(&bt, nl_link_mac(&bt.b, eth, mac), "set the MAC of " INIT_IFNAME);
+	if (!ret)
+		ret = run_batch(fd, &bt, err, errlen);
 	close(fd);
 	return ret;
 }

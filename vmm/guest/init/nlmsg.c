@@ -69,6 +69,14 @@ int nl_link_up(struct nlbuf *b, int ifindex)
 	return put_msg(b, RTM_NEWLINK, 0, &ifi, sizeof(ifi), NULL, 0);
 }
 
+int nl_link_mac(struct nlbuf *b, int ifindex, const uint8_t mac[6])
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct attr a = {IFLA_ADDRESS, 6, mac};
+
+	return put_msg(b, RTM_NEWLINK, 0, &ifi, sizeof(ifi), &a, 1);
+}
+
 int nl_addr(struct nlbuf *b, int family, int ifindex, const void *addr, uint8_t prefix)
 {
 	/* No duplicate address detection: the VMM owns the link, and DAD would

@@ -87,6 +87,10 @@ static void probe(struct watch *w)
 
 static void on_signal(struct watch *w, int sig)
 {
+	if (sig == SIGIO) {
+		refresh_poll();
+		return;
+	}
 	if (sig == SIGHUP) {
 		kill(w->pid, SIGHUP);
 		return;
