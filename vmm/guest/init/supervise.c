@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Starting the workload and watching it: readiness probe, signals, zombie reaping. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ember/doorbell.h"
 #include "init.h"
@@ -32,6 +34,7 @@ pid_t workload_start(const struct init_cfg *cfg)
 	char *argv[INIT_MAX_ARGS + 2];
 	char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			"HOME=/", "TERM=linux", port_env, NULL};
+	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none;
 	pid_t pid;
@@ -49,7 +52,11 @@ pid_t workload_start(const struct init_cfg *cfg)
 	 * which matters where every kernel page fault is emulated. */
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
 	posix_spawnattr_setsigmask(&attr, &none);
-	ret = posix_spawn(&pid, cfg->exec, NULL, &attr, argv, envp);
+	/* Console input belongs to ember-init (restore hints): stdin is /dev/null. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	ret = posix_spawn(&pid, cfg->exec, &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return ret ? -ret : pid;
 }
