@@ -201,3 +201,29 @@ $(TESTBIN)/test_control: $(OBJ)/tests/unit/test_control.o $(OBJ)/vmm/control_par
 
 TESTS += $(TESTBIN)/test_control tests/vm/pause.sh
 # --- end pause/resume ---
+
+# --- emberd api (owner: api helper) ---
+# test_app_spec, test_app_registry: the app model and registry (pure C).
+# test_api: the REST API on a temporary Unix socket, driven with libcurl.
+CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+API_TEST_OBJS := $(addprefix $(OBJ)/tests/unit/,test_app_spec.o test_app_registry.o test_api.o \
+	api_harness.o)
+$(API_TEST_OBJS): CFLAGS += -Iuserspace $(API_CFLAGS)
+
+$(TESTBIN)/test_app_spec: $(OBJ)/tests/unit/test_app_spec.o $(APP_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(API_LIBS) -lcmocka -o $@
+
+$(TESTBIN)/test_app_registry: $(OBJ)/tests/unit/test_app_registry.o $(APP_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(API_LIBS) -lcmocka -o $@
+
+$(TESTBIN)/test_api: $(OBJ)/tests/unit/test_api.o $(OBJ)/tests/unit/api_harness.o $(API_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $^ $(API_LIBS) $(CURL_LIBS) -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_app_spec $(TESTBIN)/test_app_registry $(TESTBIN)/test_api
+# --- end emberd api ---

@@ -28,3 +28,15 @@ $(BIN)/ember: $(EMBER_OBJS) $(DP_LIB_OBJS)
 ifeq ($(DP_READY),yes)
 ALL_BINS += $(BIN)/ember
 endif
+
+# --- emberd api (owner: api helper) ---
+# The app model (app_spec*, app_field), the app registry and the REST API on
+# libmicrohttpd + jansson. Needs no BPF: builds whether or not DP_READY.
+# emberd links API_OBJS with API_LIBS; the pure parts are APP_OBJS.
+API_CFLAGS := $(shell pkg-config --cflags jansson libmicrohttpd 2>/dev/null)
+API_LIBS   := $(shell pkg-config --libs jansson libmicrohttpd 2>/dev/null || echo -ljansson -lmicrohttpd)
+APP_OBJS   := $(addprefix $(OBJ)/userspace/,app_spec.o app_field.o app_registry.o)
+API_OBJS   := $(APP_OBJS) $(addprefix $(OBJ)/userspace/,api.o api_routes.o api_sock.o)
+
+$(API_OBJS): CFLAGS += $(API_CFLAGS)
+# --- end emberd api ---
