@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Snapshot benchmark: restore latency (ember-vmm's main() to vCPU running,
-# from its own event stamps), resume latency over the control channel
+# from its own event stamps), restore to the first byte of an HTTP answer
+# and the warm guest service time, resume latency over the control channel
 # (client send -> vCPU running, and the VMM's own work), sequential
 # restores per second with the CPU time each costs, and the proportional
 # memory (Pss) of N paused clones of one snapshot.
 #
 # Prints name=value lines (bench/run.sh protocol). Knobs: EMBER_BENCH_RESTORES
-# (default 10), EMBER_BENCH_RESUMES (100), EMBER_BENCH_CLONES (100).
+# (default 10), EMBER_BENCH_RESUMES (100), EMBER_BENCH_CLONES (1000; the
+# loop stops early when MemAvailable drops below 256 MiB).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/guest.sh
 
 RESTORES=${EMBER_BENCH_RESTORES:-10}
 RESUMES=${EMBER_BENCH_RESUMES:-100}
-CLONES=${EMBER_BENCH_CLONES:-100}
+CLONES=${EMBER_BENCH_CLONES:-1000}
 TIMEOUT=${EMBER_BOOT_TIMEOUT:-600}
 CTL=build/tests/ctl
 PIDS=()
 
+# 1000 paused clones need more than the nested test VM's default 2 GiB.
+export EMBER_NESTED_MEM=${EMBER_NESTED_MEM:-6144}
 guest_require
 [ -x "$CTL" ] || fail "$CTL is missing: run 'make all' first"
 guest_net_setup
@@ -31,6 +35,11 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 echo "kvm=$(guest_kvm_kind)"
+if [ -n "${EMBER_NESTED:-}" ]; then
+	# The nested test VM is ours alone: keep a core if a VMM crashes.
+	ulimit -c unlimited
+	echo "$PWD/build/bench-results/core.%e.%p" >/proc/sys/kernel/core_pattern
+fi
 HZ=$(getconf CLK_TCK)
 
 # restore ARGS...: one clone in the namespace, in the background (pid in $!).
@@ -45,9 +54,10 @@ stop() { # PID
 pct() { # P: percentile of the numbers on stdin
 	sort -n | awk -v p="$1" '{v[NR] = $1} END {i = int(NR * p / 100) + 1; if (i > NR) i = NR; print v[i]}'
 }
-pss_avg() { # N: mean Pss (KiB) of the first N clones in PIDS
+pss_avg() { # N: mean Pss (KiB) of the clones in PIDS still alive (N of them)
 	local p t=0
-	for p in "${PIDS[@]:0:$1}"; do
+	for p in "${PIDS[@]}"; do
+		[ -r "/proc/$p/smaps_rollup" ] || continue
 		t=$((t + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")))
 	done
 	echo $((t / $1))
@@ -75,21 +85,29 @@ PIDS=()
 
 # --- N paused clones of one snapshot: Pss per clone -------------------------------
 # Each clone has its own tap; stop early if the machine runs short of memory.
-n=0
+n=0 failed=0
 for i in $(seq 1 "$CLONES"); do
 	avail=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
 	[ "$avail" -gt 262144 ] || { echo "stopping at $n clones: MemAvailable ${avail} KiB" >&2; break; }
 	ip -n "$GUEST_NS" tuntap add dev "ember-c$i" mode tap vnet_hdr || break
 	restore --net "tap=ember-c$i" --paused --control "$GUEST_WORK/p$i.sock"
 	PIDS+=($!)
-	$CTL -w 30000 "$GUEST_WORK/p$i.sock" status >/dev/null || { tail -n 3 "$GUEST_WORK/restore.log" >&2; break; }
-	n=$i
-	[ $((i % 10)) = 0 ] && echo "# clones=$i pss_kib_per_clone=$(pss_avg "$i")"
+	if ! $CTL -w 30000 "$GUEST_WORK/p$i.sock" status >/dev/null; then
+		tail -n 3 "$GUEST_WORK/restore.log" >&2
+		failed=$((failed + 1))
+		[ "$failed" -lt 5 ] || break
+		continue
+	fi
+	n=$((n + 1))
+	[ $((n % 50)) = 0 ] && echo "# clones=$n pss_kib_per_clone=$(pss_avg "$n")"
+	[ "$n" = 100 ] && echo "pss_kib_per_clone_at_100=$(pss_avg 100)"
 done
 pss=$(pss_avg "$n")
 [ "$n" -gt 0 ] || fail "no paused clone started"
 echo "clones=$n"
+echo "clone_restore_failures=$failed"
 echo "pss_kib_per_clone=$pss"
+echo "pss_kib_per_clone_at_$n=$pss"
 echo "mem_available_kib_after=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)"
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
@@ -116,6 +134,119 @@ n=$(wc -l <"$GUEST_WORK/restore_us")
 echo "restores=$RESTORES"
 echo "restore_p50_us=$(pct 50 <"$GUEST_WORK/restore_us")"
 echo "restore_p99_us=$(pct 99 <"$GUEST_WORK/restore_us")"
+
+# --- restore to first byte: restore started -> first byte of GET / on the client ---
+# The client starts first and waits for the tap's carrier (ember-vmm attaches
+# the tap during restore), so its own start-up is not counted; its ARP and
+# SYN wait in the tap until the restored guest reads them. The figure counts
+# ember-vmm's exec and loading too (restore_p50_us starts at main()).
+: >"$GUEST_WORK/rtfb_us"
+for i in $(seq 1 "$RESTORES"); do
+	ip netns exec "$GUEST_NS" build/tests/http_get -F -c "$GUEST_TAP" -t 60000 \
+		"$GUEST_IP" 80 / 2>"$GUEST_WORK/rtfb.$i" >/dev/null &
+	cpid=$!
+	for _ in $(seq 1 1000); do
+		grep -q '^waiting for carrier' "$GUEST_WORK/rtfb.$i" && break
+		sleep 0.01
+	done
+	t0=$(date +%s%N)
+	restore --net "tap=$GUEST_TAP"
+	pid=$!
+	wait "$cpid" || { cat "$GUEST_WORK/rtfb.$i"; fail "restore to first byte $i: GET / failed"; }
+	fb=$(sed -n 's/^first_byte_ns=//p' "$GUEST_WORK/rtfb.$i")
+	echo $(((fb - t0) / 1000)) >>"$GUEST_WORK/rtfb_us"
+	echo "# restore to first byte $i: $(tail -n1 "$GUEST_WORK/rtfb_us") us"
+	if [ "$i" = "$RESTORES" ]; then
+		# The same request to the now warm guest: what serving it takes
+		# (a new connection each time, as the first request had).
+		ip netns exec "$GUEST_NS" build/tests/http_get -n 50 -p guest_service -t 30000 \
+			"$GUEST_IP" 80 / 2>"$GUEST_WORK/service" >/dev/null ||
+			fail "warm requests failed"
+	fi
+	stop "$pid"
+	sleep 0.2 # see the restore loop above
+done
+echo "restore_to_first_byte_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_us")"
+echo "restore_to_first_byte_p99_us=$(pct 99 <"$GUEST_WORK/rtfb_us")"
+grep -E '^guest_service_p(50|99)_us=' "$GUEST_WORK/service"
+
+# --- QEMU's migration-based restore of the same guest ------------------------------
+# QEMU (microvm, same kernel, initramfs, command line, virtio-net on the same
+# tap, virtio-rng) boots the demo; at its ready point the running guest is
+# migrated to a file (`migrate "exec:cat > FILE"` on the monitor), QEMU quits,
+# and a new QEMU starts with `-incoming "exec:cat FILE"`: qemu_restore_ms is
+# that start -> the first byte of GET / (the same measurement as ember's
+# restore_to_first_byte). QEMU drops frames while it loads, so the namespace
+# re-sends ARP every 10 ms here instead of every second.
+qemu_restore() {
+	local q=$GUEST_WORK/q qcpu qcmd qpid cpid fb t0 i
+	command -v qemu-system-x86_64 >/dev/null || { echo "qemu_restore_ms=unavailable"; return; }
+	qcpu=host,-arch-capabilities,kvm-pv-ipi=off,kvm-pv-sched-yield=off,kvm-pv-tlb-flush=off,kvm-pv-unhalt=off
+	qcmd="$(guest_cmdline | sed 's/ quiet / loglevel=4 /') noxsave retain_initrd"
+	qcmd="$qcmd clearcpuid=141,151,297,308,580"
+	mkdir -p "$q" && mkfifo "$q/mon.in" "$q/mon.out" || return
+	qemu_run() {
+		ip netns exec "$GUEST_NS" qemu-system-x86_64 -M microvm,rtc=off,acpi=off -enable-kvm \
+			-cpu "$qcpu" -smp 1 -m 256 -nodefaults -no-user-config -display none \
+			-serial "file:$q/console.log" -kernel build/guest/vmlinux \
+			-initrd build/guest/initramfs.cpio -append "$qcmd" \
+			-netdev "tap,id=n0,ifname=$GUEST_TAP,script=no,downscript=no" \
+			-device virtio-net-device,netdev=n0 -device virtio-rng-device "$@" \
+			2>>"$q/qemu.log" &
+	}
+	qemu_run -monitor "pipe:$q/mon"
+	qpid=$!
+	PIDS+=("$qpid")
+	exec 7>"$q/mon.in"
+	cat "$q/mon.out" >"$q/mon.log" &
+	cpid=$!
+	for ((i = 0; i < TIMEOUT * 5; i++)); do
+		ip netns exec "$GUEST_NS" build/tests/http_get -t 200 "$GUEST_IP" 80 / \
+			>/dev/null 2>&1 && break
+		kill -0 "$qpid" 2>/dev/null || break
+		sleep 0.2
+	done
+	echo "migrate \"exec:cat > $q/state\"" >&7
+	for ((i = 0; i < 6000; i++)); do
+		[ $((i % 20)) = 0 ] && echo "info migrate" >&7
+		grep -qE "Migration status: (completed|failed)" "$q/mon.log" && break
+		sleep 0.05
+	done
+	echo quit >&7
+	exec 7>&-
+	wait "$qpid" 2>/dev/null
+	kill "$cpid" 2>/dev/null
+	if ! grep -q "Migration status: completed" "$q/mon.log"; then
+		tail -n 5 "$q/qemu.log" >&2
+		echo "qemu_restore_ms=failed"
+		return
+	fi
+	echo "qemu_state_kib=$(($(stat -c %s "$q/state") / 1024))"
+	ip netns exec "$GUEST_NS" sysctl -qw "net.ipv4.neigh.$GUEST_TAP.retrans_time_ms=10" \
+		"net.ipv4.neigh.$GUEST_TAP.mcast_solicit=100" "net.ipv4.neigh.$GUEST_TAP.ucast_solicit=100"
+	ip netns exec "$GUEST_NS" build/tests/http_get -F -r -c "$GUEST_TAP" -t 120000 \
+		"$GUEST_IP" 80 / 2>"$q/fb" >/dev/null &
+	cpid=$!
+	for _ in $(seq 1 1000); do
+		grep -q '^waiting for carrier' "$q/fb" && break
+		sleep 0.01
+	done
+	t0=$(date +%s%N)
+	qemu_run -incoming "exec:cat $q/state"
+	qpid=$!
+	PIDS+=("$qpid")
+	if wait "$cpid"; then
+		fb=$(sed -n 's/^first_byte_ns=//p' "$q/fb")
+		echo "qemu_restore_ms=$(((fb - t0) / 1000000))"
+		echo "ember_vs_qemu_restore_ratio=$(echo "scale=3; $(pct 50 <"$GUEST_WORK/rtfb_us") / 1000 / ((($fb - $t0) / 1000000))" | bc)"
+	else
+		cat "$q/fb" >&2
+		echo "qemu_restore_ms=failed"
+	fi
+	stop "$qpid"
+}
+[ "${EMBER_BENCH_QEMU:-1}" = 1 ] && qemu_restore
+PIDS=()
 
 # --- restores per second: paused restore + resume to running, then kill -------------
 # The control socket is connected to (retried every 1 ms) as soon as it exists.

@@ -2,7 +2,9 @@
 /* http_get: a tiny HTTP/1.1 client for guest tests and the boot benchmark. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,14 +30,58 @@ static const char usage[] =
 	"                connection per request, connect time included in the RTT)\n"
 	"  -t MS         timeout per request in milliseconds (default 5000)\n"
 	"  -p PREFIX     prefix of the name=value lines (default http_rtt)\n"
+	"  -c IFNAME     first wait (polling every 100 us, within the timeout) until\n"
+	"                IFNAME has carrier, e.g. a tap a VMM is about to attach;\n"
+	"                prints 'waiting for carrier' on stderr when it starts to\n"
+	"  -r            retry the first connection (every 1 ms) while it fails with\n"
+	"                no route / refused / timed out, within the timeout\n"
+	"  -F            also print first_byte_ns: when the first byte of the first\n"
+	"                response arrived (CLOCK_REALTIME ns, as date +%s%N prints it)\n"
 	"  -h, --help    this text\n"
 	"\n"
 	"Exit status: 0 if every response was 200, 1 otherwise, 2 on usage errors.\n";
 
 struct opts {
-	const char *addr, *port, *path, *prefix;
-	int n, keepalive, timeout_ms;
+	const char *addr, *port, *path, *prefix, *carrier_if;
+	int n, keepalive, timeout_ms, retry;
+	int print_first_byte; /* -F */
 };
+
+static uint64_t first_byte_ns; /* CLOCK_REALTIME of the first response byte read */
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* -c: until /sys/class/net/IF/carrier reads 1 (a tap gets carrier when attached). */
+static int wait_carrier(const char *ifname, int timeout_ms)
+{
+	char path[128], c = '0';
+	uint64_t end = realtime_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct timespec tick = {0, 100000};
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/carrier", ifname);
+	fprintf(stderr, "waiting for carrier on %s\n", ifname);
+	while (realtime_ns() < end) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			/* An interface that is down fails the read with EINVAL. */
+			if (read(fd, &c, 1) != 1)
+				c = '0';
+			close(fd);
+		}
+		if (c == '1')
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	fprintf(stderr, "http_get: %s: no carrier within %d ms\n", ifname, timeout_ms);
+	return -1;
+}
 
 static uint64_t now_us(void)
 {
@@ -45,7 +91,25 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static int dial_once(const struct opts *o, bool quiet);
+
+/* -r: a guest being restored answers ARP or SYN only once it runs. */
 static int dial(const struct opts *o)
+{
+	uint64_t end = realtime_ns() + (uint64_t)o->timeout_ms * 1000000u;
+	struct timespec ms = {0, 1000000};
+	int fd;
+
+	while ((fd = dial_once(o, o->retry)) < 0 && o->retry && realtime_ns() < end &&
+	       (errno == EHOSTUNREACH || errno == ECONNREFUSED || errno == ETIMEDOUT ||
+		errno == ENETUNREACH))
+		nanosleep(&ms, NULL);
+	if (fd < 0 && o->retry)
+		fprintf(stderr, "http_get: connect %s:%s: %s\n", o->addr, o->port, strerror(errno));
+	return fd;
+}
+
+static int dial_once(const struct opts *o, bool quiet)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
 	struct addrinfo *ai;
@@ -58,9 +122,21 @@ static int dial(const struct opts *o)
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		fprintf(stderr, "http_get: connect %s:%s: %s\n", o->addr, o->port, strerror(errno));
+		int e = errno;
+
+		if (!quiet)
+			fprintf(stderr, "http_get: connect %s:%s: %s\n", o->addr, o->port,
+				strerror(e));
 		close(fd);
 		fd = -1;
+		errno = e;
+	}
+	if (fd < 0) {
+		int e = errno;
+
+		freeaddrinfo(ai);
+		errno = e;
+		return -1;
 	}
 	freeaddrinfo(ai);
 	if (fd >= 0)
@@ -83,6 +159,8 @@ static int read_response(int fd, char *buf, size_t cap, int timeout_ms, const ch
 		n = read(fd, buf + have, cap - 1 - have);
 		if (n <= 0)
 			return -1;
+		if (!first_byte_ns)
+			first_byte_ns = realtime_ns();
 		have += (size_t)n;
 		buf[have] = '\0';
 		hdr_end = strstr(buf, "\r\n\r\n");
@@ -123,12 +201,15 @@ int main(int argc, char **argv)
 	uint64_t *rtt;
 	int c, fd = -1, ok = 1, stats = 0;
 
-	while ((c = getopt_long(argc, argv, "n:kt:p:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:kt:p:c:rFh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': o.n = atoi(optarg); break;
 		case 'k': o.keepalive = 1; break;
 		case 't': o.timeout_ms = atoi(optarg); break;
 		case 'p': o.prefix = optarg; stats = 1; break;
+		case 'c': o.carrier_if = optarg; break;
+		case 'r': o.retry = 1; break;
+		case 'F': o.print_first_byte = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -145,6 +226,8 @@ int main(int argc, char **argv)
 		 o.addr, o.keepalive ? "keep-alive" : "close");
 	rtt = calloc((size_t)o.n, sizeof(*rtt));
 	if (!rtt)
+		return 1;
+	if (o.carrier_if && wait_carrier(o.carrier_if, o.timeout_ms))
 		return 1;
 	for (int i = 0; i < o.n && ok; i++) {
 		uint64_t t0 = now_us();
@@ -180,6 +263,8 @@ int main(int argc, char **argv)
 			(unsigned long long)pct(rtt, o.n, 99), o.prefix,
 			(unsigned long long)rtt[o.n - 1], o.prefix, o.n);
 	}
+	if (ok && o.print_first_byte)
+		fprintf(stderr, "first_byte_ns=%llu\n", (unsigned long long)first_byte_ns);
 	free(rtt);
 	return ok ? 0 : 1;
 }
