@@ -63,6 +63,7 @@ pss_avg() { # N: mean Pss (KiB) of the clones in PIDS still alive (N of them)
 	echo $((t / $1))
 }
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{t += $1} END {printf "%d\n", t}'; }
 
 # --- the snapshot: the demo at its ready point -----------------------------------
 guest_start --vcpus 1 --mem 256M --rng --snapshot-dir "$SNAP" --snapshot-on-ready \
@@ -83,38 +84,9 @@ sed -n 's/^resume_/resume_/p; s/^wake_/resume_vmm_/p; s/^rtt_/resume_rtt_/p' "$G
 stop "$pid"
 PIDS=()
 
-# --- N paused clones of one snapshot: Pss per clone -------------------------------
-# Each clone has its own tap; stop early if the machine runs short of memory.
-n=0 failed=0
-for i in $(seq 1 "$CLONES"); do
-	avail=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
-	[ "$avail" -gt 262144 ] || { echo "stopping at $n clones: MemAvailable ${avail} KiB" >&2; break; }
-	ip -n "$GUEST_NS" tuntap add dev "ember-c$i" mode tap vnet_hdr || break
-	restore --net "tap=ember-c$i" --paused --control "$GUEST_WORK/p$i.sock"
-	PIDS+=($!)
-	if ! $CTL -w 30000 "$GUEST_WORK/p$i.sock" status >/dev/null; then
-		tail -n 3 "$GUEST_WORK/restore.log" >&2
-		failed=$((failed + 1))
-		[ "$failed" -lt 5 ] || break
-		continue
-	fi
-	n=$((n + 1))
-	[ $((n % 50)) = 0 ] && echo "# clones=$n pss_kib_per_clone=$(pss_avg "$n")"
-	[ "$n" = 100 ] && echo "pss_kib_per_clone_at_100=$(pss_avg 100)"
-done
-pss=$(pss_avg "$n")
-[ "$n" -gt 0 ] || fail "no paused clone started"
-echo "clones=$n"
-echo "clone_restore_failures=$failed"
-echo "pss_kib_per_clone=$pss"
-echo "pss_kib_per_clone_at_$n=$pss"
-echo "mem_available_kib_after=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)"
-for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-PIDS=()
-
 # --- restore latency: main() -> vCPU 0 entering KVM_RUN (vcpu_running t_us) -------
 : >"$GUEST_WORK/restore_us"
+: >"$GUEST_WORK/restore_cpu_ns"
 for i in $(seq 1 "$RESTORES"); do
 	ev=$GUEST_WORK/ev.$i
 	restore --net "tap=$GUEST_TAP" --events "$ev"
@@ -125,6 +97,7 @@ for i in $(seq 1 "$RESTORES"); do
 		sleep 0.005
 	done
 	echo "# restore $i: $(grep -c . "$ev" 2>/dev/null) event lines"
+	cpu_ns "$pid" >>"$GUEST_WORK/restore_cpu_ns"
 	stop "$pid"
 	sleep 0.2 # fast VM create/destroy churn has hung the nested test VM's kernel
 	sed -n 's/^vcpu_running t_us=\([0-9]*\).*/\1/p' "$ev" >>"$GUEST_WORK/restore_us"
@@ -134,6 +107,10 @@ n=$(wc -l <"$GUEST_WORK/restore_us")
 echo "restores=$RESTORES"
 echo "restore_p50_us=$(pct 50 <"$GUEST_WORK/restore_us")"
 echo "restore_p99_us=$(pct 99 <"$GUEST_WORK/restore_us")"
+# CPU of every ember-vmm thread (schedstat: ns on a CPU) when vCPU 0 has just
+# started: an upper bound of the restore's own CPU (the guest's first
+# instructions run on the vCPU thread).
+echo "restore_cpu_p50_us=$(($(pct 50 <"$GUEST_WORK/restore_cpu_ns") / 1000))"
 
 # --- restore to first byte: restore started -> first byte of GET / on the client ---
 # The client starts first and waits for the tap's carrier (ember-vmm attaches
@@ -246,6 +223,36 @@ qemu_restore() {
 	stop "$qpid"
 }
 [ "${EMBER_BENCH_QEMU:-1}" = 1 ] && qemu_restore
+PIDS=()
+
+# --- N paused clones of one snapshot: Pss per clone -------------------------------
+# Each clone has its own tap; stop early if the machine runs short of memory.
+n=0 failed=0
+for i in $(seq 1 "$CLONES"); do
+	avail=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
+	[ "$avail" -gt 262144 ] || { echo "stopping at $n clones: MemAvailable ${avail} KiB" >&2; break; }
+	ip -n "$GUEST_NS" tuntap add dev "ember-c$i" mode tap vnet_hdr || break
+	restore --net "tap=ember-c$i" --paused --control "$GUEST_WORK/p$i.sock"
+	PIDS+=($!)
+	if ! $CTL -w 30000 "$GUEST_WORK/p$i.sock" status >/dev/null; then
+		tail -n 3 "$GUEST_WORK/restore.log" >&2
+		failed=$((failed + 1))
+		[ "$failed" -lt 5 ] || break
+		continue
+	fi
+	n=$((n + 1))
+	[ $((n % 50)) = 0 ] && echo "# clones=$n pss_kib_per_clone=$(pss_avg "$n")"
+	[ "$n" = 100 ] && echo "pss_kib_per_clone_at_100=$(pss_avg 100)"
+done
+pss=$(pss_avg "$n")
+[ "$n" -gt 0 ] || fail "no paused clone started"
+echo "clones=$n"
+echo "clone_restore_failures=$failed"
+echo "pss_kib_per_clone=$pss"
+echo "pss_kib_per_clone_at_$n=$pss"
+echo "mem_available_kib_after=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)"
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 PIDS=()
 
 # --- restores per second: paused restore + resume to running, then kill -------------
