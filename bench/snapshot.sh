@@ -127,12 +127,21 @@ for i in $(seq 1 "$RESTORES"); do
 		sleep 0.01
 	done
 	t0=$(date +%s%N)
-	restore --net "tap=$GUEST_TAP"
+	restore --net "tap=$GUEST_TAP" --events "$GUEST_WORK/rev.$i"
 	pid=$!
 	wait "$cpid" || { cat "$GUEST_WORK/rtfb.$i"; fail "restore to first byte $i: GET / failed"; }
 	fb=$(sed -n 's/^first_byte_ns=//p' "$GUEST_WORK/rtfb.$i")
 	echo $(((fb - t0) / 1000)) >>"$GUEST_WORK/rtfb_us"
-	echo "# restore to first byte $i: $(tail -n1 "$GUEST_WORK/rtfb_us") us"
+	# Where it went: launch -> main() (exec, loading), main() -> vCPU
+	# running (ember-vmm), vCPU running -> first byte (the guest).
+	main_ns=$(sed -n 's/^main unix_ns=\([0-9]*\).*/\1/p' "$GUEST_WORK/rev.$i")
+	run_us=$(sed -n 's/^vcpu_running t_us=\([0-9]*\).*/\1/p' "$GUEST_WORK/rev.$i" | head -n1)
+	echo $(((main_ns - t0) / 1000)) >>"$GUEST_WORK/rtfb_exec_us"
+	echo "$run_us" >>"$GUEST_WORK/rtfb_vmm_us"
+	echo $(((fb - main_ns) / 1000 - run_us)) >>"$GUEST_WORK/rtfb_guest_us"
+	echo "# restore to first byte $i: $(tail -n1 "$GUEST_WORK/rtfb_us") us" \
+		"(exec $(tail -n1 "$GUEST_WORK/rtfb_exec_us"), vmm $run_us," \
+		"guest $(tail -n1 "$GUEST_WORK/rtfb_guest_us"))"
 	if [ "$i" = "$RESTORES" ]; then
 		# The same request to the now warm guest: what serving it takes
 		# (a new connection each time, as the first request had).
@@ -145,6 +154,9 @@ for i in $(seq 1 "$RESTORES"); do
 done
 echo "restore_to_first_byte_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_us")"
 echo "restore_to_first_byte_p99_us=$(pct 99 <"$GUEST_WORK/rtfb_us")"
+echo "restore_to_first_byte_exec_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_exec_us")"
+echo "restore_to_first_byte_vmm_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_vmm_us")"
+echo "restore_to_first_byte_guest_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_guest_us")"
 grep -E '^guest_service_p(50|99)_us=' "$GUEST_WORK/service"
 
 # --- QEMU's migration-based restore of the same guest ------------------------------
