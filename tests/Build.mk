@@ -227,3 +227,11 @@ $(TESTBIN)/test_api: $(OBJ)/tests/unit/test_api.o $(OBJ)/tests/unit/api_harness.
 
 TESTS += $(TESTBIN)/test_app_spec $(TESTBIN)/test_app_registry $(TESTBIN)/test_api
 # --- end emberd api ---
+
+# --- virtio-blk snapshots (owner: blk snapshot helper) ---
+# test_virtio_blk also parses `restore --disk` (cli.o); the VM test snapshots and
+# restores the demo on an ext4 root disk and a written copy-on-write disk.
+$(TESTBIN)/test_virtio_blk: $(OBJ)/vmm/cli.o
+
+TESTS += tests/vm/snapshot_disk.sh
+# --- end virtio-blk snapshots ---

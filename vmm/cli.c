@@ -326,7 +326,11 @@ static int parse_one(int c, char *arg, struct cli_opts *o, char *err, size_t err
 	}
 }
 
-/* The snapshot options must come together; restore takes its machine from the snapshot. */
+/*
+ * The snapshot options must come together; restore takes its machine from the
+ * snapshot, but the images of its disks from --disk (like the taps from --net:
+ * one per device, in slot order; restore checks each is the snapshot's image).
+ */
 static enum cli_result check_snapshot_opts(const struct cli_opts *o, char *err, size_t errlen)
 {
 	if (o->paused && !o->control_path && o->control_fd < 0) {
@@ -338,10 +342,10 @@ static enum cli_result check_snapshot_opts(const struct cli_opts *o, char *err, 
 		if (!o->snapshot_dir)
 			snprintf(err, errlen, "restore: --snapshot-dir is required");
 		else if (o->kernel || o->initrd || o->cmdline || o->mem_set || o->vcpus_set ||
-			 o->nr_disk || o->rng || o->snapshot_on_ready || o->snapshot_continue)
+			 o->rng || o->snapshot_on_ready || o->snapshot_continue)
 			snprintf(err, errlen,
-				 "restore: --kernel, --initrd, --cmdline, --mem, --vcpus, --disk, "
-				 "--rng and --snapshot-on-ready/--snapshot-continue come from the "
+				 "restore: --kernel, --initrd, --cmdline, --mem, --vcpus, --rng, "
+				 "--snapshot-on-ready and --snapshot-continue come from the "
 				 "snapshot and cannot be given");
 		else
 			return CLI_RUN;

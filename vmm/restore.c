@@ -15,6 +15,7 @@
 #include "snapshot.h"
 #include "snapshot_kvm.h"
 #include "state_file.h"
+#include "virtio/blk.h"
 #include "virtio/virtio.h"
 #include "vm_internal.h"
 
@@ -128,11 +129,53 @@ static int parse_state(struct restore_ctx *c)
 	return ret;
 }
 
+/* The device bytes of virtio record @i, a virtio-blk device (slot order checked). */
+static int blk_record(struct restore_ctx *c, unsigned i, struct blk_snap *b)
+{
+	struct virtio_snap s;
+
+	memcpy(&s, c->virtio[i].p, sizeof(s));
+	if (s.dev_len != c->virtio[i].len - sizeof(s) ||
+	    blk_snap_parse((const uint8_t *)c->virtio[i].p + sizeof(s), s.dev_len, b))
+		return refuse(c, "virtio-blk record of slot %u is malformed", i);
+	return 0;
+}
+
+/*
+ * Each --disk, in slot order, must be the image its disk was snapshotted
+ * with, in the same mode; a cow disk's overlay must be there, whole.
+ */
+static int check_disks(struct restore_ctx *c, const struct cli_opts *o)
+{
+	unsigned disk = 0;
+	int ret = 0;
+
+	for (unsigned i = 0; !ret && i < c->nr_virtio; i++) {
+		struct virtio_snap s;
+		struct blk_snap b;
+		char path[4096];
+
+		memcpy(&s, c->virtio[i].p, sizeof(s));
+		if (s.device_id != VIRTIO_ID_BLOCK)
+			continue;
+		ret = blk_record(c, i, &b);
+		if (!ret)
+			ret = blk_check_image(&b, o->disk[disk].path, o->disk[disk].read_only,
+					      c->err, sizeof(c->err));
+		if (!ret && !b.read_only) {
+			snprintf(path, sizeof(path), "%s/" BLK_OVERLAY_NAME, o->snapshot_dir, i);
+			ret = blk_check_overlay(&b, path, c->err, sizeof(c->err));
+		}
+		disk++;
+	}
+	return ret;
+}
+
 /* The host and the command line must agree with what the snapshot was taken on. */
 static int check_host(struct restore_ctx *c, const struct cli_opts *o, enum cpu_template *t)
 {
 	const char *kind = kvm_kind_name(kvm_kind_detect());
-	unsigned nets = 0;
+	unsigned nets = 0, disks = 0;
 
 	c->meta.cpu_template[sizeof(c->meta.cpu_template) - 1] = '\0';
 	c->meta.kvm_kind[sizeof(c->meta.kvm_kind) - 1] = '\0';
@@ -153,11 +196,17 @@ static int check_host(struct restore_ctx *c, const struct cli_opts *o, enum cpu_
 		if (s.slot != i)
 			return refuse(c, "virtio records out of slot order");
 		nets += s.device_id == VIRTIO_ID_NET;
+		disks += s.device_id == VIRTIO_ID_BLOCK;
 	}
 	if (nets != o->nr_net)
 		return refuse(c, "the snapshot has %u virtio-net device(s): give as many --net",
 			      nets);
-	return 0;
+	if (disks != o->nr_disk)
+		return refuse(c,
+			      "the snapshot has %u virtio-blk device(s): give as many --disk, "
+			      "in the same order and mode",
+			      disks);
+	return check_disks(c, o);
 }
 
 /*
@@ -211,10 +260,30 @@ fail:
 	return -1;
 }
 
+/* A disk on the same image and mode; a cow disk gets the snapshot's written pages back. */
+static int create_disk(struct restore_ctx *c, struct vm *vm, const struct cli_opts *o, unsigned i,
+		       const struct cli_disk *disk)
+{
+	struct virtio_blk_opts b = {.path = disk->path,
+				    .read_only = disk->read_only,
+				    .err = c->err,
+				    .errlen = sizeof(c->err)};
+	struct blk_snap bs;
+	char path[4096];
+	int ret = blk_record(c, i, &bs);
+
+	if (!ret)
+		ret = virtio_blk_create(vm, &b);
+	if (ret || disk->read_only)
+		return ret;
+	snprintf(path, sizeof(path), "%s/" BLK_OVERLAY_NAME, o->snapshot_dir, i);
+	return virtio_blk_load_overlay(virtio_mmio_dev(i), &bs, path, c->err, sizeof(c->err));
+}
+
 /* Devices in slot order, as the snapshot had them; each clone gets its own tap. */
 static int create_devices(struct restore_ctx *c, struct vm *vm, const struct cli_opts *o)
 {
-	unsigned net = 0;
+	unsigned net = 0, disk = 0;
 	int ret = 0;
 
 	for (unsigned i = 0; !ret && i < c->nr_virtio; i++) {
@@ -224,6 +293,10 @@ static int create_devices(struct restore_ctx *c, struct vm *vm, const struct cli
 		memcpy(&s, c->virtio[i].p, sizeof(s));
 		if (s.device_id == VIRTIO_ID_RNG) {
 			ret = virtio_rng_create(vm);
+			continue;
+		}
+		if (s.device_id == VIRTIO_ID_BLOCK) {
+			ret = create_disk(c, vm, o, i, &o->disk[disk++]);
 			continue;
 		}
 		if (s.device_id != VIRTIO_ID_NET)

@@ -14,6 +14,7 @@
 #include "snapshot.h"
 #include "snapshot_kvm.h"
 #include "state_file.h"
+#include "virtio/blk.h"
 #include "virtio/virtio.h"
 #include "vm_internal.h"
 
@@ -137,16 +138,39 @@ static void fill_meta(struct vm *vm, struct snap_meta *meta)
 	meta->created_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Devices whose state we can carry: net (tap re-attached) and rng (stateless). */
+/*
+ * Devices whose state we can carry: net (tap re-attached), rng (stateless)
+ * and blk (the image is checked at restore; cow writes go to DIR/disk<slot>).
+ */
 static int check_devices(void)
 {
 	for (unsigned i = 0; i < virtio_mmio_count(); i++) {
 		struct virtio_dev *d = virtio_mmio_dev(i);
+		uint32_t id = d->ops->device_id;
 
-		if (d->ops->device_id != VIRTIO_ID_NET && d->ops->device_id != VIRTIO_ID_RNG) {
+		if (id != VIRTIO_ID_NET && id != VIRTIO_ID_RNG && id != VIRTIO_ID_BLOCK) {
 			pr_err("snapshot: virtio-%s (slot %u) cannot be snapshotted yet",
 			       d->ops->name, i);
 			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+/* The pages cow disks' guests wrote, one DIR/disk<slot> each, before the state that names them. */
+static int write_overlays(const char *dir)
+{
+	for (unsigned i = 0; i < virtio_mmio_count(); i++) {
+		struct virtio_dev *d = virtio_mmio_dev(i);
+		int ret;
+
+		if (d->ops->device_id != VIRTIO_ID_BLOCK)
+			continue;
+		ret = virtio_blk_save_overlay(d, dir);
+		if (ret) {
+			pr_err("snapshot: writing %s/" BLK_OVERLAY_NAME ": %s", dir, i,
+			       strerror(-ret));
+			return ret;
 		}
 	}
 	return 0;
@@ -192,7 +216,7 @@ static int put_platform(struct sf_writer *w)
 	return put_devices(w);
 }
 
-/* With everything frozen: memory first (its identity goes into META), then the state. */
+/* With everything frozen: memory (its identity goes into META), cow disk overlays, the state. */
 static int write_snapshot(struct vm *vm, const char *dir)
 {
 	struct sf_writer w;
@@ -205,7 +229,9 @@ static int write_snapshot(struct vm *vm, const char *dir)
 		pr_err("snapshot: writing %s/%s: %s", dir, SNAP_MEMORY_FILE, strerror(-ret));
 		return ret;
 	}
-	ret = sf_writer_init(&w);
+	ret = write_overlays(dir);
+	if (!ret)
+		ret = sf_writer_init(&w);
 	if (ret)
 		return ret;
 	sf_put(&w, SF_META, &meta, sizeof(meta));

@@ -147,6 +147,14 @@ static void test_queue_setup_and_request(void **state)
 	drv_add(vm, 0, 1, &b, 1);
 	drv_kick(vm, 0);
 	assert_int_equal(drv_used(vm, 0)->idx, 2);
+	/* EVENT_IDX: the device asks for the kick of the next buffer (avail_event
+	 * = avail idx), or Linux's second hwrng read is never kicked. */
+	{
+		uint16_t avail_event;
+
+		memcpy(&avail_event, &drv_used(vm, 0)->ring[DRV_QSZ], sizeof(avail_event));
+		assert_int_equal(avail_event, drv_avail(vm, 0)->idx);
+	}
 }
 
 static void test_event_idx_suppresses_irq(void **state)

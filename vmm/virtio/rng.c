@@ -33,6 +33,12 @@ static int fill_chain(struct virtio_dev *d, const struct virtq_chain *c, uint32_
 	return 0;
 }
 
+/*
+ * With EVENT_IDX the driver kicks only when its avail index passes our
+ * avail_event: drain with kicks off, then ask for the next one (and drain
+ * again if buffers came meanwhile), or the guest's second request is never
+ * heard (a hwrng read would block forever).
+ */
 static void rng_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtq_chain c;
@@ -40,15 +46,18 @@ static void rng_notify(struct virtio_dev *d, unsigned q)
 	uint32_t len;
 	int r;
 
-	while ((r = virtq_pop(vq, &c)) > 0) {
-		if (fill_chain(d, &c, &len))
+	do {
+		virtq_disable_notify(vq);
+		while ((r = virtq_pop(vq, &c)) > 0) {
+			if (fill_chain(d, &c, &len))
+				return;
+			virtq_push(vq, c.head, len);
+		}
+		if (r < 0) {
+			virtio_dev_fail(d, "queue %u: %s", q, virtq_strerror(r));
 			return;
-		virtq_push(vq, c.head, len);
-	}
-	if (r < 0) {
-		virtio_dev_fail(d, "queue %u: %s", q, virtq_strerror(r));
-		return;
-	}
+		}
+	} while (virtq_enable_notify(vq));
 	virtio_signal_used(d, q);
 }
 
