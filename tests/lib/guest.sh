@@ -105,9 +105,13 @@ guest_wait_event() {
 		kill -0 "$VMM_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "--- console:"; tail -n 30 "$GUEST_WORK/console.log" 2>/dev/null
-	echo "--- ember-vmm:"; tail -n 30 "$GUEST_WORK/vmm.log" 2>/dev/null
-	fail "no '$1' doorbell within $2 s"
+	# On stderr: callers often send the event line itself to /dev/null.
+	{
+		echo "--- console:"; tail -n 30 "$GUEST_WORK/console.log" 2>/dev/null
+		echo "--- ember-vmm:"; tail -n 30 "$GUEST_WORK/vmm.log" 2>/dev/null
+		echo "FAIL: no '$1' doorbell within $2 s"
+	} >&2
+	exit 1
 }
 
 # event_us NAME: the t_us value of an event line.
