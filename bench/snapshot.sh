@@ -9,7 +9,8 @@
 #
 # Prints name=value lines (bench/run.sh protocol). Knobs: EMBER_BENCH_RESTORES
 # (default 10), EMBER_BENCH_RESUMES (100), EMBER_BENCH_CLONES (1000; the
-# loop stops early when MemAvailable drops below 256 MiB).
+# loop stops early when MemAvailable drops below 256 MiB, or after
+# EMBER_BENCH_CLONE_SECS, default 1800).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/guest.sh
@@ -240,7 +241,10 @@ PIDS=()
 # --- N paused clones of one snapshot: Pss per clone -------------------------------
 # Each clone has its own tap; stop early if the machine runs short of memory.
 n=0 failed=0
+clone_deadline=$(($(date +%s) + ${EMBER_BENCH_CLONE_SECS:-1800}))
 for i in $(seq 1 "$CLONES"); do
+	[ "$(date +%s)" -lt "$clone_deadline" ] ||
+		{ echo "stopping at $n clones: EMBER_BENCH_CLONE_SECS reached" >&2; break; }
 	avail=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
 	[ "$avail" -gt 262144 ] || { echo "stopping at $n clones: MemAvailable ${avail} KiB" >&2; break; }
 	ip -n "$GUEST_NS" tuntap add dev "ember-c$i" mode tap vnet_hdr || break
