@@ -235,3 +235,18 @@ $(TESTBIN)/test_virtio_blk: $(OBJ)/vmm/cli.o
 
 TESTS += tests/vm/snapshot_disk.sh
 # --- end virtio-blk snapshots ---
+
+# --- emberd end to end (tests/netns/emberd.sh; owner: emberd helper) ---
+# Root + KVM (nested VM when /dev/kvm is missing): deploy, wake from zero
+# through the XDP router, warm request, idle back to zero, clean SIGTERM.
+$(TESTBIN)/emberd_peer: $(OBJ)/tests/netns/emberd_peer.o $(OBJ)/tests/netns/nslib.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(DP_LIBS) -o $@
+
+tests/netns/emberd.sh: $(BIN)/emberd $(TESTBIN)/emberd_peer
+
+ifeq ($(DP_READY),yes)
+TESTS += tests/netns/emberd.sh
+endif
+# --- end emberd ---

@@ -40,3 +40,21 @@ API_OBJS   := $(APP_OBJS) $(addprefix $(OBJ)/userspace/,api.o api_routes.o api_s
 
 $(API_OBJS): CFLAGS += $(API_CFLAGS)
 # --- end emberd api ---
+
+# --- emberd (owner: emberd helper) ---
+# The pool manager: one event loop over the API, the dataplane's wake ring,
+# pidfds and control sockets of its ember-vmm children (docs/emberd.md).
+EMBERD_OBJS := $(addprefix $(OBJ)/userspace/,emberd.o emberd_guest.o emberd_pool.o \
+	emberd_api.o)
+
+$(EMBERD_OBJS): CFLAGS += $(API_CFLAGS)
+
+$(BIN)/emberd: $(EMBERD_OBJS) $(API_OBJS) $(DP_LIB_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(API_LIBS) $(DP_LIBS) -o $@
+
+ifeq ($(DP_READY),yes)
+ALL_BINS += $(BIN)/emberd
+endif
+# --- end emberd ---

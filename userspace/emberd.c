@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* emberd: options, the one epoll event loop, dataplane and API setup, clean shutdown. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emberd.h"
+
+int emberd_verbose;
+
+static const char usage_text[] =
+	"Usage: emberd [OPTION]...\n"
+	"\n"
+	"The ember pool manager: keeps each deployed app's guests as paused,\n"
+	"pre-restored microVMs, resumes one when the XDP dataplane reports a packet\n"
+	"for an app without a live guest, and pauses it again when it is idle.\n"
+	"Driven through a REST API on a Unix socket (docs/api.md); the daemon\n"
+	"itself is described in docs/emberd.md.\n"
+	"\n"
+	"Options:\n"
+	"  --state-dir DIR  per-app directories (snapshot, guest consoles, VMM\n"
+	"                   logs) go under DIR/apps/NAME (default /var/lib/ember)\n"
+	"  --run-dir DIR    runtime directory; the API socket is DIR/api.sock\n"
+	"                   (default /run/ember)\n"
+	"  --ingress IFNAME attach the XDP router to IFNAME: native mode when the\n"
+	"                   driver supports it, else generic; the mode is logged.\n"
+	"                   Without it the dataplane is loaded but routes nothing.\n"
+	"  --pin-root DIR   bpffs directory of the dataplane's pinned maps and\n"
+	"                   programs (default " DP_PIN_ROOT "); removed on a\n"
+	"                   clean exit\n"
+	"  --vmm PATH       the ember-vmm binary (default: ember-vmm next to\n"
+	"                   emberd)\n"
+	"  -v, --verbose    debug log lines\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"Guests: every clone sees eth0 as " EMBERD_GUEST_IP "/24 with gateway " EMBERD_GW_IP "\n"
+	"(answered by the dataplane); one tap per guest, created by emberd and\n"
+	"handed to ember-vmm as an fd, so it disappears with the VMM.\n"
+	"\n"
+	"Signals: SIGTERM or SIGINT stop every VMM emberd started, detach the\n"
+	"router, remove the API socket and the pins, and exit 0.\n"
+	"\n"
+	"Exit status: 0 after a clean stop, 1 when setup fails (the message says\n"
+	"why), 2 on a usage error.\n";
+
+void logf_(int level, const char *fmt, ...)
+{
+	static const char *const tag[] = {"error", "info", "debug"};
+	struct timespec ts;
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "emberd %ld.%03ld %s: ", (long)ts.tv_sec, ts.tv_nsec / 1000000, tag[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int watch_add(struct emberd *d, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+
+	return epoll_ctl(d->ep, EPOLL_CTL_ADD, w->fd, &ev) ? -errno : 0;
+}
+
+void watch_del(struct emberd *d, struct watch *w)
+{
+	if (w->fd < 0)
+		return;
+	epoll_ctl(d->ep, EPOLL_CTL_DEL, w->fd, NULL);
+	close(w->fd);
+	w->fd = -1;
+}
+
+void tick_set(struct emberd *d, int ms)
+{
+	struct itimerspec it = {
+		.it_interval = {ms / 1000, (ms % 1000) * 1000000L},
+		.it_value = {ms / 1000, (ms % 1000) * 1000000L},
+	};
+
+	if (ms == d->tick_ms)
+		return;
+	d->tick_ms = ms;
+	timerfd_settime(d->tickw.fd, 0, &it, NULL);
+}
+
+static void on_signal(struct emberd *d, struct watch *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("signal %u: stopping", si.ssi_signo);
+		d->stop = true;
+	}
+}
+
+static void on_tick(struct emberd *d, struct watch *w, uint32_t events)
+{
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	pool_tick(d);
+}
+
+static void on_api(struct emberd *d, struct watch *w, uint32_t events)
+{
+	(void)w, (void)events;
+	api_run(d->api);
+}
+
+static void on_dp(struct emberd *d, struct watch *w, uint32_t events)
+{
+	int rc;
+
+	(void)w, (void)events;
+	rc = dp_events_poll(d->dp, 0);
+	if (rc < 0)
+		log_err("reading wake events: %s", strerror(-rc));
+}
+
+static int parse_opts(struct emberd_opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"run-dir", required_argument, NULL, 'r'},
+		{"ingress", required_argument, NULL, 'i'},
+		{"pin-root", required_argument, NULL, 'p'},
+		{"vmm", required_argument, NULL, 'm'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->state_dir = optarg;
+			break;
+		case 'r':
+			o->run_dir = optarg;
+			break;
+		case 'i':
+			o->ingress = optarg;
+			break;
+		case 'p':
+			o->pin_root = optarg;
+			break;
+		case 'm':
+			o->vmm = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fputs("Try 'emberd --help'.\n", stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "emberd: unexpected argument '%s'\nTry 'emberd --help'.\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --vmm default: ember-vmm in the directory of /proc/self/exe. */
+static char *default_vmm(void)
+{
+	static char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
+	char *slash;
+
+	if (n <= 0)
+		return "ember-vmm";
+	path[n] = 0;
+	slash = strrchr(path, '/');
+	strcpy(slash ? slash + 1 : path, "ember-vmm");
+	return path;
+}
+
+int emberd_mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+/* Load, pin, attach the router; open the ring buffer. */
+static int setup_dp(struct emberd *d)
+{
+	struct dp_opts o = {
+		.pin_root = d->o.pin_root, .gw_mac = EMBERD_GW_MAC, .verbose = d->o.verbose > 1};
+	static char err[65536]; /* a verifier log can be long */
+	int rc;
+
+	inet_pton(AF_INET, EMBERD_GW_IP, o.gw_ip4);
+	rc = dp_load(&d->dp, &o, err, sizeof(err));
+	if (rc) {
+		log_err("loading the dataplane: %s", err);
+		return rc;
+	}
+	if (d->o.ingress) {
+		d->ingress_ifindex = (int)if_nametoindex(d->o.ingress);
+		if (!d->ingress_ifindex) {
+			log_err("--ingress %s: %s", d->o.ingress, strerror(errno));
+			return -ENODEV;
+		}
+		rc = dp_attach_router(d->dp, d->ingress_ifindex, DP_XDP_AUTO, &d->mode);
+		if (rc) {
+			log_err("attaching the router to %s: %s", d->o.ingress, dp_errmsg(d->dp));
+			return rc;
+		}
+		log_info("router attached to %s in %s mode", d->o.ingress, dp_mode_name(d->mode));
+	}
+	rc = dp_events_open(d->dp, pool_wake, d);
+	if (rc) {
+		log_err("opening the wake ring buffer: %s", dp_errmsg(d->dp));
+		return rc;
+	}
+	d->dpw = (struct watch){.fd = dp_events_fd(d->dp), .fn = on_dp};
+	return watch_add(d, &d->dpw, EPOLLIN);
+}
+
+static void api_log(void *ctx, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	(void)ctx;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = 0;
+	log_dbg("api: %s", buf);
+}
+
+static int setup_api(struct emberd *d)
+{
+	char path[PATH_MAX], err[512];
+	struct api_config cfg = {.sock_path = path,
+				 .sock_gid = (gid_t)-1,
+				 .ops = &emberd_api_ops,
+				 .ctx = d,
+				 .log = api_log};
+	int rc = emberd_mkdir_p(d->o.run_dir);
+
+	if (rc) {
+		log_err("creating %s: %s", d->o.run_dir, strerror(-rc));
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/api.sock", d->o.run_dir);
+	rc = api_start(&d->api, &cfg, err, sizeof(err));
+	if (rc) {
+		log_err("API: %s", err);
+		return rc;
+	}
+	d->apiw = (struct watch){.fd = api_fd(d->api), .fn = on_api};
+	log_info("API on %s", path);
+	return watch_add(d, &d->apiw, EPOLLIN);
+}
+
+/* signalfd for SIGTERM/SIGINT; SIGCHLD is not needed (one pidfd per child);
+ * SIGPIPE ignored (a VMM that died leaves its control socket half-closed). */
+static int setup_loop(struct emberd *d)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	d->ep = epoll_create1(EPOLL_CLOEXEC);
+	d->sigw = (struct watch){.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC),
+				 .fn = on_signal};
+	d->tickw = (struct watch){.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
+				  .fn = on_tick};
+	if (d->ep < 0 || d->sigw.fd < 0 || d->tickw.fd < 0)
+		return -errno;
+	tick_set(d, EMBERD_TICK_MS);
+	if (watch_add(d, &d->sigw, EPOLLIN) || watch_add(d, &d->tickw, EPOLLIN))
+		return -errno;
+	return 0;
+}
+
+static void run_loop(struct emberd *d)
+{
+	struct epoll_event ev[32];
+
+	while (!d->stop) {
+		int n = epoll_wait(d->ep, ev, 32, api_timeout_ms(d->api));
+
+		if (n < 0 && errno != EINTR) {
+			log_err("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+
+			w->fn(d, w, ev[i].events);
+		}
+		if (n == 0)
+			api_run(d->api);
+	}
+}
+
+static void teardown(struct emberd *d)
+{
+	pool_shutdown(d);
+	if (d->api)
+		api_stop(d->api);
+	if (d->ingress_ifindex)
+		dp_detach(d->ingress_ifindex);
+	if (d->dp) {
+		dp_events_close(d->dp);
+		dp_close(d->dp);
+		/* No restart re-adoption yet: pins would only name dead taps. */
+		dp_unpin(d->o.pin_root);
+	}
+	app_registry_free(d->reg);
+}
+
+int main(int argc, char **argv)
+{
+	static struct emberd d = {
+		.o = {.state_dir = "/var/lib/ember", .run_dir = "/run/ember"},
+		.ep = -1,
+	};
+	int rc;
+
+	if (parse_opts(&d.o, argc, argv))
+		return 2;
+	if (!d.o.vmm)
+		d.o.vmm = default_vmm();
+	emberd_verbose = d.o.verbose;
+	if (access(d.o.vmm, X_OK)) {
+		log_err("--vmm %s: %s", d.o.vmm, strerror(errno));
+		return 1;
+	}
+	d.reg = app_registry_new();
+	rc = d.reg ? emberd_mkdir_p(d.o.state_dir) : -ENOMEM;
+	if (rc) {
+		log_err("state directory %s: %s", d.o.state_dir, strerror(-rc));
+		goto out;
+	}
+	/* The API socket first: it refuses to start while another daemon
+	 * answers on it, before anything could touch that daemon's pins. */
+	rc = setup_loop(&d);
+	if (!rc)
+		rc = setup_api(&d);
+	if (!rc)
+		rc = setup_dp(&d);
+	if (rc)
+		goto out;
+	log_info("ready (vmm %s, state %s)", d.o.vmm, d.o.state_dir);
+	run_loop(&d);
+out:
+	teardown(&d);
+	log_info("stopped");
+	return rc ? 1 : 0;
+}

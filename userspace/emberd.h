@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* emberd's internal header: the daemon, its apps and guests, and the calls between its files. */
+#ifndef EMBER_USERSPACE_EMBERD_H
+#define EMBER_USERSPACE_EMBERD_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ember/maps.h>
+
+#include "api.h"
+#include "app_registry.h"
+#include "dp.h"
+
+/*
+ * emberd runs one thread: every fd it waits on (signalfd, timerfd, the API's
+ * epoll fd, the dataplane ring buffer, one pidfd and one control socket per
+ * VMM) is registered with a struct watch in one epoll set; the loop calls
+ * watch->fn. docs/emberd.md describes the states and the wake path.
+ */
+
+/* The guests' side of the network: every clone of every app has the same
+ * inside addresses (the dataplane NATs), the gateway is answered by the
+ * guest XDP program. */
+#define EMBERD_GUEST_IP	 "10.200.0.2"
+#define EMBERD_GUEST_PFX 24
+#define EMBERD_GW_IP	 "10.200.0.1"
+/* clang-format off */
+#define EMBERD_GW_MAC	 {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}
+#define EMBERD_GUEST_MAC {0x02, 0xeb, 0x00, 0x00, 0x00, 0x02}
+/* clang-format on */
+#define EMBERD_TICK_MS	   100	/* idle checks, pool refills */
+#define EMBERD_FAST_MS	   1	/* tick while a wake waits for its first packet */
+#define EMBERD_FIRST_MAX   2000 /* ms a wake report waits for that packet */
+#define EMBERD_RETRY_MAX   5	/* failed restores in a row before an app fails */
+#define EMBERD_RESTORE_MAX 120	/* s a restore may take before it is stopped */
+#define EMBERD_BOOT_MAX	   600	/* s from the deploy's boot to its snapshot */
+
+struct emberd;
+
+struct watch {
+	int fd;
+	void (*fn)(struct emberd *d, struct watch *w, uint32_t events);
+	void *obj;
+};
+
+enum app_state { APP_DEPLOYING, APP_READY, APP_FAILED, APP_REMOVING };
+
+enum guest_state {
+	G_BOOTING,   /* the deploy's boot: runs to the ready point, snapshots, exits */
+	G_RESTORING, /* restore --paused started, "status" not answered yet */
+	G_PAUSED,    /* parked vCPUs, owns a tap: a standby guest */
+	G_LIVE,	     /* resumed and in the app's live set */
+	G_STOPPING,  /* SIGTERM sent, waiting for its pidfd */
+};
+
+/* Control-channel commands whose reply is still due, oldest first. */
+enum ctl_cmd { CTL_STATUS = 1, CTL_RESUME, CTL_PAUSE };
+
+/* One wake, time-stamped on CLOCK_MONOTONIC (ns). */
+struct wake_times {
+	uint64_t event;	    /* router saw the packet (bpf_ktime_get_ns) */
+	uint64_t recv;	    /* emberd read the ring-buffer record */
+	uint64_t sent;	    /* "resume" written to the control socket */
+	uint64_t running;   /* the VMM's vCPUs left their park (mono_ns of the reply) */
+	uint64_t ok;	    /* emberd read "ok resumed" */
+	uint64_t first;	    /* first packet counted on the guest's slot, 0 = none yet */
+	uint64_t pkts0;	    /* the slot's packet count when it went live */
+	unsigned int guest; /* guest id */
+};
+
+struct guest {
+	struct guest *next;
+	struct eapp *app;
+	unsigned int id;
+	enum guest_state state;
+	pid_t pid;
+	struct watch pidw; /* pidfd */
+	struct watch ctlw; /* control socket (restored clones only) */
+	char tap[IFNAMSIZ];
+	int ifindex;
+	int slot;	  /* dataplane slot while live, -1 otherwise */
+	uint64_t started; /* boot or restore started (CLOCK_MONOTONIC ns) */
+	uint64_t live_since;
+	enum ctl_cmd pending[8];
+	unsigned int npending;
+	char rbuf[512];
+	size_t rlen;
+	struct wake_times *wake; /* the wake being reported, NULL = none */
+};
+
+struct eapp {
+	struct eapp *next;
+	char name[APP_NAME_MAX + 1];
+	uint32_t id;
+	enum app_state state;
+	char error[256];
+	char dir[PATH_MAX];
+	struct guest *guests;
+	int standby_ifindex; /* what the dataplane has as the app's standby tap */
+	bool dp_app;	     /* dp_app_set done */
+	bool dp_svc;	     /* services registered */
+	unsigned int failures;
+	uint64_t wakes, wakes_missed;
+	struct wake_times last_wake; /* last reported wake (event 0 = none) */
+};
+
+struct emberd_opts {
+	const char *state_dir, *run_dir, *ingress, *pin_root, *vmm;
+	int verbose;
+};
+
+struct emberd {
+	struct emberd_opts o;
+	int ep;
+	struct watch sigw, tickw, apiw, dpw;
+	struct dp *dp;
+	int ingress_ifindex;
+	enum dp_xdp_mode mode;
+	struct api *api;
+	struct app_registry *reg;
+	struct eapp *apps;
+	unsigned int next_guest;
+	unsigned int fast_ticks; /* wakes waiting for their first packet */
+	int tick_ms;
+	bool stop;
+	uint8_t slot_used[EMBER_MAX_GUESTS];
+};
+
+/* Logging: one line on stderr, prefixed with the level. */
+void logf_(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+extern int emberd_verbose;
+#define log_err(...)  logf_(0, __VA_ARGS__)
+#define log_info(...) logf_(1, __VA_ARGS__)
+#define log_dbg(...)                                                                               \
+	do {                                                                                       \
+		if (emberd_verbose)                                                                \
+			logf_(2, __VA_ARGS__);                                                     \
+	} while (0)
+
+uint64_t mono_ns(void);
+/* mkdir -p (mode 0755); 0 or -errno. */
+int emberd_mkdir_p(const char *dir);
+
+/* emberd.c: registers (w) for (events) in the loop; 0 or -errno. */
+int watch_add(struct emberd *d, struct watch *w, uint32_t events);
+void watch_del(struct emberd *d, struct watch *w);
+/* Switches the tick between EMBERD_TICK_MS and EMBERD_FAST_MS. */
+void tick_set(struct emberd *d, int ms);
+
+/* emberd_guest.c: VMM processes, taps, control channel. */
+/* Starts the deploy's boot VMM of (a); 0 or -errno (then a->error says why). */
+int guest_boot(struct emberd *d, struct eapp *a);
+/* Starts a paused clone from a->dir/snap; 0 or -errno. */
+int guest_restore(struct emberd *d, struct eapp *a);
+/* Writes a control command; 0 or -errno. */
+int guest_ctl(struct guest *g, enum ctl_cmd cmd);
+/* SIGTERM to its VMM; its pidfd finishes the removal. */
+void guest_stop(struct emberd *d, struct guest *g);
+/* Waits (bounded) for every VMM of (a) and frees them: shutdown only. */
+void guest_reap_all(struct emberd *d, struct eapp *a);
+const char *guest_state_name(enum guest_state s);
+
+/* emberd_pool.c: what happens to apps and guests (state machine). */
+void pool_boot_done(struct emberd *d, struct guest *g, int status);
+void pool_guest_paused(struct emberd *d, struct guest *g);
+void pool_guest_resumed(struct emberd *d, struct guest *g, const char *reply);
+void pool_guest_exited(struct emberd *d, struct guest *g, int status);
+int pool_wake(void *ctx, const struct dp_wake_event *ev);
+void pool_tick(struct emberd *d);
+void pool_remove_app(struct emberd *d, struct eapp *a);
+void pool_shutdown(struct emberd *d);
+struct eapp *pool_app_by_name(struct emberd *d, const char *name);
+
+/* emberd_api.c: the REST backend. */
+extern const struct api_backend_ops emberd_api_ops;
+
+#endif

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* emberd's REST backend: deploy (202, then asynchronous), list, show, remove, scale, instances. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "emberd.h"
+
+static const char *const app_state_name[] = {"deploying", "ready", "failed", "removing"};
+
+static json_t *wake_json(const struct wake_times *w)
+{
+	json_t *j = json_object();
+
+#define US(a, b) json_integer((json_int_t)(w->b > w->a ? (w->b - w->a) / 1000 : 0))
+	json_object_set_new(j, "guest", json_integer(w->guest));
+	json_object_set_new(j, "event_to_recv_us", US(event, recv));
+	json_object_set_new(j, "recv_to_resume_sent_us", US(recv, sent));
+	json_object_set_new(j, "resume_sent_to_running_us", US(sent, running));
+	json_object_set_new(j, "event_to_ok_us", US(event, ok));
+	json_object_set_new(j, "event_to_first_packet_us",
+			    w->first ? US(event, first) : json_null());
+#undef US
+	return j;
+}
+
+static json_t *app_json(struct emberd *d, const struct eapp *a)
+{
+	const struct app_entry *e = app_registry_get(d->reg, a->name);
+	json_t *j = app_spec_to_json(&e->spec), *g = json_object();
+	unsigned int n[G_STOPPING + 1] = {0};
+
+	for (const struct guest *x = a->guests; x; x = x->next)
+		n[x->state]++;
+	json_object_set_new(j, "id", json_integer(e->id));
+	json_object_set_new(j, "version", json_integer((json_int_t)e->version));
+	json_object_set_new(j, "state", json_string(app_state_name[a->state]));
+	if (a->error[0])
+		json_object_set_new(j, "error", json_string(a->error));
+	json_object_set_new(g, "live", json_integer(n[G_LIVE]));
+	json_object_set_new(g, "paused", json_integer(n[G_PAUSED]));
+	json_object_set_new(g, "starting", json_integer(n[G_BOOTING] + n[G_RESTORING]));
+	json_object_set_new(g, "stopping", json_integer(n[G_STOPPING]));
+	json_object_set_new(j, "guests", g);
+	json_object_set_new(j, "wakes", json_integer((json_int_t)a->wakes));
+	json_object_set_new(j, "wakes_missed", json_integer((json_int_t)a->wakes_missed));
+	if (a->last_wake.event)
+		json_object_set_new(j, "last_wake", wake_json(&a->last_wake));
+	return j;
+}
+
+/* DIR/apps/NAME, with no snapshot of an earlier deploy of the same name. */
+static int app_dir(struct emberd *d, struct eapp *a)
+{
+	char p[PATH_MAX + 16];
+	int rc;
+
+	snprintf(a->dir, sizeof(a->dir), "%s/apps/%s", d->o.state_dir, a->name);
+	snprintf(p, sizeof(p), "%s/snap", a->dir);
+	rc = emberd_mkdir_p(p);
+	if (rc)
+		return rc;
+	snprintf(p, sizeof(p), "%s/snap/state", a->dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/snap/memory", a->dir);
+	unlink(p);
+	return 0;
+}
+
+static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *rep)
+{
+	struct emberd *d = ctx;
+	const struct app_entry *e;
+	struct app_err err;
+	struct eapp *a;
+	int rc = app_registry_add(d->reg, spec, &e, &err);
+
+	if (rc)
+		return api_error_app(rep, rc, &err);
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		app_registry_del(d->reg, spec->name);
+		return api_error(rep, 500, NULL, "out of memory");
+	}
+	snprintf(a->name, sizeof(a->name), "%s", spec->name);
+	a->id = e->id;
+	a->state = APP_DEPLOYING;
+	a->next = d->apps;
+	d->apps = a;
+	rc = app_dir(d, a);
+	if (rc)
+		snprintf(a->error, sizeof(a->error), "state directory %.180s: %s", a->dir,
+			 strerror(-rc));
+	if (rc || guest_boot(d, a)) {
+		a->state = APP_FAILED;
+		log_err("app %s: %s", a->name, a->error);
+	}
+	rep->status = a->state == APP_FAILED ? 500 : 202;
+	if (a->state == APP_FAILED)
+		return api_error(rep, 500, NULL, "%s", a->error);
+	rep->json = app_json(d, a);
+	return 0;
+}
+
+static int be_list(void *ctx, struct api_reply *rep)
+{
+	struct emberd *d = ctx;
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < app_registry_count(d->reg); i++) {
+		struct eapp *a = pool_app_by_name(d, app_registry_at(d->reg, i)->spec.name);
+
+		if (a)
+			json_array_append_new(arr, app_json(d, a));
+	}
+	rep->json = json_pack("{s:o}", "apps", arr);
+	return 0;
+}
+
+static struct eapp *need(struct emberd *d, const char *name, struct api_reply *rep)
+{
+	struct eapp *a = pool_app_by_name(d, name);
+
+	if (!a)
+		api_error(rep, 404, "name", "no app named \"%s\"", name);
+	return a;
+}
+
+static int be_get(void *ctx, const char *name, struct api_reply *rep)
+{
+	struct emberd *d = ctx;
+	struct eapp *a = need(d, name, rep);
+
+	if (!a)
+		return -1;
+	rep->json = app_json(d, a);
+	return 0;
+}
+
+static int be_remove(void *ctx, const char *name, struct api_reply *rep)
+{
+	struct emberd *d = ctx;
+	struct eapp *a = need(d, name, rep);
+
+	if (!a)
+		return -1;
+	if (a->state == APP_REMOVING)
+		return api_error(rep, 409, "name", "app \"%s\" is being removed", name);
+	rep->json = json_pack("{s:s,s:s}", "name", name, "state", "removing");
+	rep->status = 202;
+	pool_remove_app(d, a); /* may free (a) */
+	return 0;
+}
+
+static int be_scale(void *ctx, const char *name, const struct app_scale *sc, struct api_reply *rep)
+{
+	struct emberd *d = ctx;
+	struct eapp *a = need(d, name, rep);
+	struct app_err err;
+
+	if (!a)
+		return -1;
+	if (app_scale_apply(&app_registry_get(d->reg, name)->spec, sc, &err))
+		return api_error_app(rep, -EINVAL, &err);
+	rep->json = app_json(d, a);
+	return 0;
+}
+
+static int be_instances(void *ctx, const char *name, struct api_reply *rep)
+{
+	struct emberd *d = ctx;
+	struct eapp *a = need(d, name, rep);
+	json_t *arr;
+
+	if (!a)
+		return -1;
+	arr = json_array();
+	for (const struct guest *g = a->guests; g; g = g->next)
+		json_array_append_new(arr, json_pack("{s:i,s:s,s:i,s:s,s:i}", "id", g->id, "state",
+						     guest_state_name(g->state), "pid", g->pid,
+						     "tap", g->tap, "slot", g->slot));
+	rep->json = json_pack("{s:o}", "instances", arr);
+	return 0;
+}
+
+const struct api_backend_ops emberd_api_ops = {
+	.deploy = be_deploy,
+	.list = be_list,
+	.get = be_get,
+	.remove = be_remove,
+	.scale = be_scale,
+	.instances = be_instances,
+};

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* emberd's guests: taps, starting ember-vmm (boot or paused restore), pidfds, the control channel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "emberd.h"
+
+const char *guest_state_name(enum guest_state s)
+{
+	static const char *const n[] = {"booting", "restoring", "paused", "live", "stopping"};
+
+	return n[s];
+}
+
+/*
+ * A tap that lives as long as an fd to it: not persistent, so when the VMM
+ * (the only holder once emberd closed its copy) exits, the kernel removes
+ * it. IFF_VNET_HDR as ember-vmm's own tap=NAME path uses. Brought up here:
+ * the router only redirects into a running device.
+ */
+static int tap_create(struct guest *g)
+{
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), s, rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "ember%u", g->id);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	snprintf(g->tap, sizeof(g->tap), "%s", ifr.ifr_name);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		rc = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!rc && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		rc = -errno;
+	if (!rc && ioctl(s, SIOCGIFINDEX, &ifr) < 0)
+		rc = -errno;
+	g->ifindex = ifr.ifr_ifindex;
+	if (s >= 0)
+		close(s);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* In the child: tap -> fd 3, control socket -> fd 4, output to (log). */
+static void child_exec(char **argv, int tap, int ctl, const char *log)
+{
+	sigset_t none;
+	int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	setsid(); /* no terminal signals: emberd stops its VMMs itself */
+	tap = fcntl(tap, F_DUPFD, 10);
+	ctl = ctl >= 0 ? fcntl(ctl, F_DUPFD, 10) : -1;
+	if (tap < 0 || dup2(tap, 3) < 0 || (ctl >= 0 && dup2(ctl, 4) < 0))
+		_exit(126);
+	if (out >= 0) {
+		dup2(out, 1);
+		dup2(out, 2);
+	}
+	syscall(SYS_close_range, ctl >= 0 ? 5 : 4, ~0u, 0);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static void on_pidfd(struct emberd *d, struct watch *w, uint32_t events);
+static void on_ctl(struct emberd *d, struct watch *w, uint32_t events);
+
+static struct guest *guest_new(struct emberd *d, struct eapp *a)
+{
+	struct guest *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	g->app = a;
+	g->id = ++d->next_guest;
+	g->slot = -1;
+	g->pidw = (struct watch){.fd = -1, .fn = on_pidfd, .obj = g};
+	g->ctlw = (struct watch){.fd = -1, .fn = on_ctl, .obj = g};
+	return g;
+}
+
+/* Forks (argv); the tap and control fds are the child's 3 and 4. */
+static int guest_spawn(struct emberd *d, struct guest *g, char **argv, int tap, int ctl)
+{
+	char log[PATH_MAX + 32];
+	pid_t pid;
+	int rc;
+
+	snprintf(log, sizeof(log), "%s/g%u.log", g->app->dir, g->id);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		child_exec(argv, tap, ctl, log);
+	g->pid = pid;
+	g->pidw.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (g->pidw.fd < 0) {
+		rc = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return rc;
+	}
+	rc = watch_add(d, &g->pidw, EPOLLIN);
+	if (rc) {
+		close(g->pidw.fd);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return rc;
+	}
+	g->next = g->app->guests;
+	g->app->guests = g;
+	return 0;
+}
+
+/* The guest's kernel command line: the network every clone shares, then
+ * the app's workload and extra words (checked by app_spec). */
+static void boot_cmdline(const struct app_spec *s, char *buf, size_t len)
+{
+	static const unsigned char mac[6] = EMBERD_GW_MAC;
+	size_t n;
+
+	n = (size_t)snprintf(buf, len,
+			     "console=ttyS0 quiet reboot=p percpu_alloc=page noreplace-smp "
+			     "ember.ip=%s/%d ember.gw=%s "
+			     "ember.gwmac=%02x:%02x:%02x:%02x:%02x:%02x ember.port=%u",
+			     EMBERD_GUEST_IP, EMBERD_GUEST_PFX, EMBERD_GW_IP, mac[0], mac[1],
+			     mac[2], mac[3], mac[4], mac[5], s->services[0].port);
+	if (s->image.exec[0] && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " ember.exec=%s", s->image.exec);
+	if (s->image.rootfs[0] && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " ember.root=/dev/vda");
+	for (unsigned int i = 0; i < s->nargs && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " ember.arg=\"%s\"", s->args[i]);
+	if (s->cmdline[0] && n < len)
+		snprintf(buf + n, len - n, " %s", s->cmdline);
+}
+
+int guest_boot(struct emberd *d, struct eapp *a)
+{
+	static const unsigned char m[6] = EMBERD_GUEST_MAC;
+	char snap[PATH_MAX + 8], cons[PATH_MAX + 16], evs[PATH_MAX + 16], mem[16], vcpus[16];
+	char net[64], disk[APP_PATH_MAX + 8], cmdline[4096];
+	const struct app_spec *s = &app_registry_get(d->reg, a->name)->spec;
+	char *argv[40];
+	struct guest *g = guest_new(d, a);
+	int n = 0, tap, rc;
+
+	if (!g)
+		return -ENOMEM;
+	g->state = G_BOOTING;
+	snprintf(snap, sizeof(snap), "%s/snap", a->dir);
+	snprintf(cons, sizeof(cons), "%s/boot.console", a->dir);
+	snprintf(evs, sizeof(evs), "%s/boot.events", a->dir);
+	snprintf(mem, sizeof(mem), "%uM", s->mem_mib);
+	snprintf(vcpus, sizeof(vcpus), "%u", s->vcpus);
+	snprintf(net, sizeof(net), "fd=3,mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+		 m[4], m[5]);
+	boot_cmdline(s, cmdline, sizeof(cmdline));
+	unlink(evs);
+	argv[n++] = (char *)d->o.vmm;
+	argv[n++] = "--kernel", argv[n++] = (char *)s->image.kernel;
+	if (s->image.initrd[0])
+		argv[n++] = "--initrd", argv[n++] = (char *)s->image.initrd;
+	if (s->image.rootfs[0]) {
+		snprintf(disk, sizeof(disk), "%s,ro", s->image.rootfs);
+		argv[n++] = "--disk", argv[n++] = disk;
+	}
+	argv[n++] = "--mem", argv[n++] = mem, argv[n++] = "--vcpus", argv[n++] = vcpus;
+	argv[n++] = "--rng", argv[n++] = "--net", argv[n++] = net;
+	argv[n++] = "--console", argv[n++] = cons, argv[n++] = "--events", argv[n++] = evs;
+	argv[n++] = "--snapshot-dir", argv[n++] = snap, argv[n++] = "--snapshot-on-ready";
+	argv[n++] = "--cmdline", argv[n++] = cmdline;
+	argv[n] = NULL;
+	tap = tap_create(g);
+	rc = tap < 0 ? tap : guest_spawn(d, g, argv, tap, -1);
+	if (tap >= 0)
+		close(tap); /* the VMM holds the tap now */
+	if (rc) {
+		snprintf(a->error, sizeof(a->error), "starting the boot VMM: %s", strerror(-rc));
+		free(g);
+		return rc;
+	}
+	g->started = mono_ns();
+	log_info("app %s: booting guest %u (pid %d, tap %s) to its ready point", a->name, g->id,
+		 g->pid, g->tap);
+	return 0;
+}
+
+int guest_restore(struct emberd *d, struct eapp *a)
+{
+	char snap[PATH_MAX + 8], cons[PATH_MAX + 32], evs[PATH_MAX + 32];
+	struct guest *g = guest_new(d, a);
+	enum dp_xdp_mode used;
+	int sv[2] = {-1, -1}, tap = -1, rc;
+
+	if (!g)
+		return -ENOMEM;
+	g->state = G_RESTORING;
+	snprintf(snap, sizeof(snap), "%s/snap", a->dir);
+	snprintf(cons, sizeof(cons), "%s/g%u.console", a->dir, g->id);
+	snprintf(evs, sizeof(evs), "%s/g%u.events", a->dir, g->id);
+	char *argv[] = {
+		(char *)d->o.vmm, "restore", "--snapshot-dir", snap, "--net",	 "fd=3", "--paused",
+		"--control-fd",	  "4",	     "--console",      cons, "--events", evs,	 NULL};
+
+	tap = tap_create(g);
+	rc = tap < 0 ? tap : 0;
+	/* The guest program answers the guest's ARP and NATs its replies. */
+	if (!rc && dp_attach_guest(d->dp, g->ifindex, DP_XDP_AUTO, &used))
+		rc = -EIO;
+	if (!rc && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		rc = -errno;
+	if (!rc)
+		rc = guest_spawn(d, g, argv, tap, sv[1]);
+	if (tap >= 0)
+		close(tap);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (rc) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		log_err("app %s: restoring a clone: %s", a->name,
+			rc == -EIO ? dp_errmsg(d->dp) : strerror(-rc));
+		free(g);
+		return rc;
+	}
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	g->ctlw.fd = sv[0];
+	g->started = mono_ns();
+	/* Answered once every vCPU is parked: "ready to resume". */
+	if (watch_add(d, &g->ctlw, EPOLLIN) || guest_ctl(g, CTL_STATUS))
+		guest_stop(d, g);
+	log_dbg("app %s: restoring guest %u (pid %d, tap %s)", a->name, g->id, g->pid, g->tap);
+	return 0;
+}
+
+int guest_ctl(struct guest *g, enum ctl_cmd cmd)
+{
+	static const char *const line[] = {"", "status\n", "resume\n", "pause\n"};
+	size_t len = strlen(line[cmd]);
+
+	if (g->ctlw.fd < 0 || g->npending == sizeof(g->pending) / sizeof(g->pending[0]))
+		return -EBUSY;
+	/* One short line on a fresh socket: the buffer has room, never partial. */
+	if (write(g->ctlw.fd, line[cmd], len) != (ssize_t)len)
+		return -errno;
+	g->pending[g->npending++] = cmd;
+	return 0;
+}
+
+static void ctl_line(struct emberd *d, struct guest *g, const char *line)
+{
+	enum ctl_cmd cmd;
+
+	if (!g->npending) {
+		log_err("guest %u: unexpected control reply '%s'", g->id, line);
+		return;
+	}
+	cmd = g->pending[0];
+	memmove(g->pending, g->pending + 1, --g->npending * sizeof(g->pending[0]));
+	if (strncmp(line, "ok", 2)) {
+		log_err("app %s guest %u: control: %s", g->app->name, g->id, line);
+		guest_stop(d, g);
+		return;
+	}
+	if (cmd == CTL_RESUME)
+		pool_guest_resumed(d, g, line);
+	else if (!strcmp(line, "ok paused") && g->state != G_STOPPING)
+		pool_guest_paused(d, g);
+}
+
+static void on_ctl(struct emberd *d, struct watch *w, uint32_t events)
+{
+	struct guest *g = w->obj;
+	ssize_t n;
+	char *nl;
+
+	(void)events;
+	n = read(w->fd, g->rbuf + g->rlen, sizeof(g->rbuf) - 1 - g->rlen);
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		watch_del(d, w); /* EOF: the VMM is going; its pidfd says when */
+		return;
+	}
+	g->rlen += (size_t)n;
+	g->rbuf[g->rlen] = 0;
+	while ((nl = strchr(g->rbuf, '\n'))) {
+		*nl = 0;
+		ctl_line(d, g, g->rbuf);
+		g->rlen -= (size_t)(nl + 1 - g->rbuf);
+		memmove(g->rbuf, nl + 1, g->rlen + 1);
+	}
+	if (g->rlen == sizeof(g->rbuf) - 1)
+		g->rlen = 0; /* a line longer than any reply: drop it */
+}
+
+static void guest_unlink(struct guest *g)
+{
+	for (struct guest **p = &g->app->guests; *p; p = &(*p)->next) {
+		if (*p == g) {
+			*p = g->next;
+			return;
+		}
+	}
+}
+
+static void on_pidfd(struct emberd *d, struct watch *w, uint32_t events)
+{
+	struct guest *g = w->obj;
+	int status = 0;
+
+	(void)events;
+	if (waitpid(g->pid, &status, WNOHANG) != g->pid)
+		return;
+	watch_del(d, &g->pidw);
+	watch_del(d, &g->ctlw);
+	guest_unlink(g);
+	if (g->state == G_BOOTING)
+		pool_boot_done(d, g, status);
+	else
+		pool_guest_exited(d, g, status);
+	free(g->wake);
+	free(g);
+}
+
+void guest_stop(struct emberd *d, struct guest *g)
+{
+	(void)d;
+	if (g->state == G_STOPPING)
+		return;
+	g->state = G_STOPPING;
+	kill(g->pid, SIGTERM);
+}
+
+/* Shutdown: SIGTERM every VMM of (a), wait up to 3 s, then SIGKILL. */
+void guest_reap_all(struct emberd *d, struct eapp *a)
+{
+	for (struct guest *g = a->guests; g; g = g->next)
+		kill(g->pid, SIGTERM);
+	for (int i = 0; i < 300 && a->guests; i++) {
+		for (struct guest *g = a->guests, *nx; g; g = nx) {
+			nx = g->next;
+			if (waitpid(g->pid, NULL, WNOHANG) != g->pid)
+				continue;
+			watch_del(d, &g->pidw);
+			watch_del(d, &g->ctlw);
+			guest_unlink(g);
+			free(g->wake);
+			free(g);
+		}
+		if (a->guests)
+			usleep(10000);
+	}
+	for (struct guest *g = a->guests, *nx; g; g = nx) {
+		nx = g->next;
+		log_err("guest %u (pid %d) ignored SIGTERM: SIGKILL", g->id, g->pid);
+		kill(g->pid, SIGKILL);
+		waitpid(g->pid, NULL, 0);
+		watch_del(d, &g->pidw);
+		watch_del(d, &g->ctlw);
+		free(g->wake);
+		free(g);
+	}
+	a->guests = NULL;
+}
