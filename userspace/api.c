@@ -261,12 +261,12 @@ static int start_mhd(struct api *api, int fd, const struct api_config *cfg)
 	const union MHD_DaemonInfo *info;
 
 	api->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, api, MHD_OPTION_LISTEN_SOCKET, fd,
+		/* The logger first: libmicrohttpd logs while it parses the rest. */
+		flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
+		cfg->log ? cfg->log : drop_log, cfg->ctx, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_CONNECTION_LIMIT,
 		cfg->conn_limit ? cfg->conn_limit : API_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-		cfg->conn_timeout_s ? cfg->conn_timeout_s : API_CONN_TIMEOUT,
-		MHD_OPTION_EXTERNAL_LOGGER, cfg->log ? cfg->log : drop_log, cfg->ctx,
-		MHD_OPTION_END);
+		cfg->conn_timeout_s ? cfg->conn_timeout_s : API_CONN_TIMEOUT, MHD_OPTION_END);
 	if (!api->mhd)
 		return -EIO;
 	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
