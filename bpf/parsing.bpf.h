@@ -60,7 +60,7 @@ static __always_inline int parse_eth(struct cursor *c, struct pkt *p)
 static __always_inline int parse_ip4(struct cursor *c, struct pkt *p)
 {
 	struct iphdr *ip = c->pos;
-	__u32 hlen;
+	__u32 hlen, tot;
 
 	if ((void *)(ip + 1) > c->end)
 		return -1;
@@ -69,7 +69,11 @@ static __always_inline int parse_ip4(struct cursor *c, struct pkt *p)
 	hlen = ip->ihl * 4;
 	if (c->pos + hlen > c->end)
 		return -1;
-	if (bpf_ntohs(ip->tot_len) < hlen || c->pos + bpf_ntohs(ip->tot_len) > c->end)
+	/* Kernel 6.1's verifier (Debian 12) forgets the bounds of a byte swap:
+	 * the mask, which the compiler must keep, gives them back. */
+	tot = bpf_ntohs(ip->tot_len);
+	asm volatile("%0 &= 0xffff" : "+r"(tot));
+	if (tot < hlen || c->pos + tot > c->end)
 		return -1;
 	p->ip4 = ip;
 	p->family = EMBER_FAMILY_V4;
@@ -86,13 +90,16 @@ static __always_inline int parse_ip4(struct cursor *c, struct pkt *p)
 static __always_inline int parse_ip6(struct cursor *c, struct pkt *p)
 {
 	struct ipv6hdr *ip6 = c->pos;
+	__u32 plen;
 	__u8 next;
 
 	if ((void *)(ip6 + 1) > c->end)
 		return -1;
 	if (ip6->version != 6)
 		return -1;
-	if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > c->end)
+	plen = bpf_ntohs(ip6->payload_len);
+	asm volatile("%0 &= 0xffff" : "+r"(plen)); /* 6.1 verifier: see parse_ip4() */
+	if ((void *)(ip6 + 1) + plen > c->end)
 		return -1;
 	p->ip6 = ip6;
 	p->family = EMBER_FAMILY_V6;
