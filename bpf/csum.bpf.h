@@ -45,4 +45,27 @@ static __always_inline void csum_replace_udp(__sum16 *csum, void *from, void *to
 		*csum = 0xffff;
 }
 
+/*
+ * The same arithmetic for one 4-byte value (an IPv4 address), in registers:
+ * the difference ~from + to folded to 16 bits once, then added to each
+ * checksum the change affects (IPv4 header, TCP/UDP). The results are
+ * bit-identical to csum_replace(): both end-around-carry sums of the same
+ * 16-bit words, and a non-zero total folds to the same value in 1..0xffff.
+ */
+static __always_inline __u32 csum_delta4(__u32 from, __u32 to)
+{
+	__u32 d = (~from & 0xffff) + (~from >> 16) + (to & 0xffff) + (to >> 16);
+
+	d = (d & 0xffff) + (d >> 16);
+	return (d & 0xffff) + (d >> 16);
+}
+
+/* (csum) with (delta) from csum_delta4() applied. */
+static __always_inline __u16 csum_apply(__u16 csum, __u32 delta)
+{
+	__u32 s = (__u16)~csum + delta;
+
+	return (__u16) ~((s & 0xffff) + (s >> 16));
+}
+
 #endif

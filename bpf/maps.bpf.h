@@ -139,9 +139,23 @@ static __always_inline int verdict(int action, __u32 v, __u32 ifindex, __u32 app
 			d->app_id = app_id;
 			d->slot = slot;
 			d->drop_reason = reason;
+			d->flags = 0;
 		}
 	}
 	return action;
+}
+
+/* In debug mode, marks the decision verdict() just recorded with EMBER_DBG_F_*. */
+static __always_inline void debug_flags(__u32 flags)
+{
+	__u32 zero = 0;
+	struct ember_debug *d;
+
+	if (!debug)
+		return;
+	d = bpf_map_lookup_elem(&ember_dbg, &zero);
+	if (d)
+		d->flags = flags;
 }
 
 /* The app (app_id), or NULL when the id is out of range or the entry is free. */
@@ -181,10 +195,24 @@ static __always_inline void count(void *map, __u32 key, __u64 bytes, __u64 now, 
 		return;
 	c->packets++;
 	c->bytes += bytes;
-	c->new_flows += new_flow > 0;
+	if (new_flow > 0)
+		c->new_flows++;
 	c->last_seen_ns = now;
 	if (drop >= 0 && drop < EMBER_DROP_MAX)
 		c->drops[drop]++;
+}
+
+/* The flow cache's share of count(): packets and bytes. Its caller refreshes
+ * last_seen_ns through count() on the first packet of each jiffy, when the
+ * coarse clock (which only moves once a jiffy) may have changed. */
+static __always_inline void count_fast(void *map, __u32 key, __u64 bytes)
+{
+	struct ember_counters *c = bpf_map_lookup_elem(map, &key);
+
+	if (!c)
+		return;
+	c->packets++;
+	c->bytes += bytes;
 }
 
 #endif

@@ -3,48 +3,17 @@
  * event. */
 #include "maps.bpf.h"
 #include "nat.bpf.h"
+#include "flows.bpf.h"
+#include "fcache.bpf.h"
+#include "fastpath.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Knobs (set through the skeleton's rodata before load). */
 const volatile __u64 wake_rearm_ns = 0; /* 0 = EMBER_DEFAULT_REARM_NS */
-const volatile __u8 gw_mac[ETH_ALEN] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
-
-static __always_inline __u32 flow_hash(const struct ember_flow_key *k)
-{
-	const __u32 *w = (const __u32 *)k->src;
-	__u32 h = w[0] ^ w[1] ^ w[2] ^ w[3];
-
-	h ^= ((__u32)k->sport << 16) | k->dport;
-	h *= 0x9e3779b1;
-	return h ^ (h >> 15);
-}
-
-static __always_inline __u64 load_of(__u32 slot)
-{
-	__u64 *n = bpf_map_lookup_elem(&ember_load, &slot);
-
-	return n ? *n : 0;
-}
-
-/* New flow: two hash-chosen candidates among the live guests, the less loaded wins. */
-static __always_inline int pick_guest(const struct ember_app *app, __u32 h, __u32 *slot)
-{
-	__u32 n = app->nlive, ia, ib, a, b;
-
-	if (n == 0 || n > EMBER_MAX_GUESTS_PER_APP)
-		return -1;
-	ia = h % n;
-	ib = (h >> 16) % n;
-	/* clang drops bounds it can prove; the verifier cannot: re-check opaquely. */
-	asm volatile("" : "+r"(ia), "+r"(ib));
-	if (ia >= EMBER_MAX_GUESTS_PER_APP || ib >= EMBER_MAX_GUESTS_PER_APP)
-		return -1;
-	a = app->live[ia];
-	b = app->live[ib];
-	*slot = load_of(b) < load_of(a) ? b : a;
-	return 0;
-}
+/* Aligned: the fast path reads it as one 4- and one 2-byte word. */
+const volatile __u8 gw_mac[ETH_ALEN]
+	__attribute__((aligned(4))) = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 
 /* Emits one wake event per wake: only the CPU whose CAS moves the stamp does. */
 static __always_inline void wake(struct ember_app *app, __u32 app_id)
@@ -64,127 +33,6 @@ static __always_inline void wake(struct ember_app *app, __u32 app_id)
 	ev->standby_ifindex = app->standby_ifindex;
 	ev->ts_ns = now;
 	bpf_ringbuf_submit(ev, 0);
-}
-
-static __always_inline void close_flow(struct ember_flow *f)
-{
-	__u64 *n;
-
-	if (f->flags & EMBER_FLOW_F_CLOSED)
-		return;
-	if (__sync_fetch_and_or(&f->flags, EMBER_FLOW_F_CLOSED) & EMBER_FLOW_F_CLOSED)
-		return;
-	n = bpf_map_lookup_elem(&ember_load, &f->slot);
-	if (n && *n)
-		__sync_fetch_and_sub(n, 1);
-}
-
-/*
- * Fast path: an established flow (f) whose guest still belongs to the flow's
- * app, whose app is in use and whose svc_gen is unchanged (no service of the
- * app deleted or moved since) is routed without the ember_svc lookup.
- */
-static __always_inline struct ember_app *fast_app(const struct ember_flow *f, __u32 *app_id,
-						  __u32 *slot, struct ember_guest **gp)
-{
-	__u32 id = f->app_id, s = f->slot, gen = f->svc_gen;
-	struct ember_guest *g = guest_get(s);
-	struct ember_app *app;
-
-	if (!g || g->app_id != id)
-		return NULL;
-	app = app_get(id);
-	if (!app || app->svc_gen != gen)
-		return NULL;
-	*app_id = id;
-	*slot = s;
-	*gp = g;
-	return app;
-}
-
-/* Flow table hit (f, still a guest of this app) or a fresh choice; 1 = new flow. */
-static __always_inline int route_flow(struct ember_flow *f, struct ember_flow_key *k,
-				      const struct ember_app *app, __u32 app_id, __u8 tcp_flags,
-				      __u32 *slot, struct ember_guest **gp)
-{
-	struct ember_guest *g;
-	struct ember_flow nf = {};
-	__u64 *n;
-
-	if (f) {
-		g = guest_get(f->slot);
-		if (g && g->app_id == app_id) {
-			*slot = f->slot;
-			*gp = g; /* the caller needs it too: one lookup per packet */
-			/* Re-validated through ember_svc: the next packet may take the fast path.
-			 */
-			if (f->app_id != app_id || f->svc_gen != app->svc_gen) {
-				f->app_id = app_id;
-				f->svc_gen = app->svc_gen;
-			}
-			if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
-				close_flow(f);
-			return 0;
-		}
-	}
-	if (pick_guest(app, flow_hash(k), slot))
-		return -1;
-	nf.slot = *slot;
-	nf.app_id = app_id;
-	nf.svc_gen = app->svc_gen;
-	bpf_map_update_elem(&ember_flows, k, &nf, BPF_ANY);
-	n = bpf_map_lookup_elem(&ember_load, slot);
-	if (n && k->proto == IPPROTO_TCP)
-		__sync_fetch_and_add(n, 1);
-	return 1;
-}
-
-static __always_inline void remember_vip(const struct ember_flow_key *k, __u32 app_id)
-{
-	struct ember_rnat_key rk = {};
-	struct ember_rnat rv;
-
-	__builtin_memcpy(rk.client, k->src, 16);
-	rk.client_port = k->sport;
-	rk.guest_port = k->dport;
-	rk.app_id = app_id;
-	rk.proto = k->proto;
-	rk.family = k->family;
-	__builtin_memcpy(rv.vip, k->dst, 16);
-	bpf_map_update_elem(&ember_rnat, &rk, &rv, BPF_ANY);
-}
-
-/* Fills the flow key; returns the TCP flags (0 for UDP) or -1. */
-static __always_inline int flow_key(struct pkt *p, void *end, struct ember_flow_key *k)
-{
-	__u8 flags = 0;
-
-	if (p->proto == IPPROTO_TCP) {
-		struct tcphdr *t = p->l4;
-
-		if ((void *)(t + 1) > end)
-			return -1;
-		k->sport = t->source;
-		k->dport = t->dest;
-		flags = ((__u8 *)t)[13];
-	} else {
-		struct udphdr *u = p->l4;
-
-		if ((void *)(u + 1) > end)
-			return -1;
-		k->sport = u->source;
-		k->dport = u->dest;
-	}
-	k->proto = p->proto;
-	k->family = p->family;
-	if (p->family == EMBER_FAMILY_V4) {
-		__builtin_memcpy(k->src, &p->ip4->saddr, 4);
-		__builtin_memcpy(k->dst, &p->ip4->daddr, 4);
-	} else {
-		__builtin_memcpy(k->src, &p->ip6->saddr, 16);
-		__builtin_memcpy(k->dst, &p->ip6->daddr, 16);
-	}
-	return flags;
 }
 
 static __always_inline int is_zero(const __u8 *a, int n)
@@ -244,35 +92,80 @@ static __always_inline int to_guest(struct xdp_md *ctx, struct pkt *p, __u32 app
 	return verdict(act, EMBER_V_TO_GUEST, ifindex, app_id, slot, 0);
 }
 
+/*
+ * An established flow routed from the flow cache: 0 and the XDP action in
+ * (act), or -1 to take the ember_flows path. The entry must be this jiffy's
+ * and its guest and app pass the same checks as fast_app(). Counts packets
+ * and bytes only: last_seen_ns moves on the jiffy's first packet, which takes
+ * the ember_flows path. (The action is returned apart: the verifier cannot
+ * tell a helper's result from -1, and the packet pointers are stale after
+ * to_tap().)
+ */
+static __always_inline int from_cache(struct xdp_md *ctx, struct pkt *p,
+				      const struct ember_flow_cache *e, const union fkey *k,
+				      __u64 now_j, __u32 bytes, int *act)
+{
+	struct ember_guest *g;
+	struct ember_app *app;
+	struct fc_hit h;
+	__u32 ifindex;
+
+	if (fc_read(e, k, now_j, &h))
+		return -1;
+	g = guest_get(h.slot);
+	if (!g || g->app_id != h.app_id)
+		return -1;
+	app = app_get(h.app_id);
+	if (!app || app->svc_gen != h.svc_gen)
+		return -1;
+	count_fast(&ember_app_ctr, h.app_id, bytes);
+	count_fast(&ember_gst_ctr, h.slot, bytes);
+	ifindex = g->tap_ifindex;
+	*act = verdict(to_tap(ctx, p, g->mac, g->ip4, g->ip6, ifindex), EMBER_V_TO_GUEST, ifindex,
+		       h.app_id, h.slot, 0);
+	debug_flags(EMBER_DBG_F_FLOW_CACHE);
+	return 0;
+}
+
 static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, __u32 bytes)
 {
 	struct ember_service_key sk = {};
-	struct ember_flow_key k = {};
+	union fkey fk = {};
+	struct ember_flow_key *k = &fk.k;
+	struct ember_flow_cache *fc;
 	struct ember_service *svc;
 	struct ember_flow *f;
 	struct ember_app *app;
 	struct ember_guest *g = NULL;
-	__u32 app_id, slot;
-	int flags, fresh;
-	__u64 now;
+	__u32 app_id, slot, gen;
+	int flags, fresh, act;
+	__u64 now, now_j;
 
-	flags = flow_key(p, end, &k);
+	flags = flow_key(p, end, k);
 	if (flags < 0)
 		return verdict(XDP_PASS, EMBER_V_PASS_MALFORMED, 0, 0, ~0u, 0);
+	/* FIN/RST must reach close_flow() through the ember_flows entry. */
+	now_j = bpf_jiffies64();
+	fc = fc_entry(&fk);
+	if (fc && !(flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) &&
+	    !from_cache(ctx, p, fc, &fk, now_j, bytes, &act))
+		return act;
 	/* The flow key holds the service key: an established flow needs no ember_svc lookup. */
-	f = bpf_map_lookup_elem(&ember_flows, &k);
+	f = bpf_map_lookup_elem(&ember_flows, k);
 	if (f) {
-		app = fast_app(f, &app_id, &slot, &g);
+		app = fast_app(f, &app_id, &slot, &gen, &g);
 		if (app) {
 			if (flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
 				close_flow(f);
+			if (fc)
+				fc_fill(fc, &fk, now_j, slot, app_id, gen);
 			return to_guest(ctx, p, app_id, slot, g, bytes, now_coarse(), 0);
 		}
 	}
-	__builtin_memcpy(sk.addr, k.dst, 16);
-	sk.port = k.dport;
-	sk.proto = k.proto;
-	sk.family = k.family;
+	__builtin_memcpy(sk.addr, k->dst, 16);
+	sk.port = k->dport;
+	sk.proto = k->proto;
+	sk.family = k->family;
 	svc = bpf_map_lookup_elem(&ember_svc, &sk);
 	if (!svc)
 		return verdict(XDP_PASS, EMBER_V_PASS_NOT_VIP, 0, 0, ~0u, 0);
@@ -283,14 +176,17 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 		count(&ember_app_ctr, app_id, bytes, now, 0, EMBER_DROP_NO_TARGET);
 		return verdict(XDP_DROP, EMBER_V_DROP, 0, app_id, ~0u, EMBER_DROP_NO_TARGET);
 	}
-	fresh = route_flow(f, &k, app, app_id, flags, &slot, &g);
+	gen = app->svc_gen; /* once: the flow entry and the cache get the same value */
+	fresh = route_flow(f, k, app, app_id, gen, flags, &slot, &g);
 	/* The reply path needs the VIP; written once per flow, not per packet. */
 	if (fresh != 0)
-		remember_vip(&k, app_id);
+		remember_vip(k, app_id);
 	if (fresh > 0)
 		g = guest_get(slot); /* live[] naming a free slot: never chosen */
 	if (fresh < 0 || !g)
 		return to_standby(ctx, p, app, app_id, bytes, now);
+	if (fc)
+		fc_fill(fc, &fk, now_j, slot, app_id, gen);
 	return to_guest(ctx, p, app_id, slot, g, bytes, now, fresh);
 }
 
@@ -300,7 +196,10 @@ int xdp_router(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct cursor c = {.pos = data, .end = end};
 	struct pkt p = {};
-	int type, proto;
+	int type, proto, act;
+
+	if (!fast_v4(ctx, &act))
+		return act;
 
 	type = parse_eth(&c, &p);
 	if (type < 0)

@@ -233,6 +233,20 @@ static void set_rodata(struct router_bpf *router, struct guest_bpf *guest, const
 		memcpy((void *)guest->rodata->gw_ip6, o->gw_ip6, 16);
 }
 
+/* ember_fcache holds one region of EMBER_FLOW_CACHE_SLOTS entries per possible CPU. */
+static int size_flow_cache(struct dp *dp, struct router_bpf *router)
+{
+	int ncpu = libbpf_num_possible_cpus(), rc;
+
+	if (ncpu <= 0)
+		return dp_fail(dp, ncpu ? ncpu : -EINVAL, "cannot count the possible CPUs");
+	rc = bpf_map__set_max_entries(router->maps.ember_fcache,
+				      (uint32_t)ncpu << EMBER_FLOW_CACHE_BITS);
+	if (rc)
+		return dp_fail(dp, rc, "sizing %s: %s", EMBER_MAP_FLOW_CACHE, strerror(-rc));
+	return 0;
+}
+
 int dp_load(struct dp **out, const struct dp_opts *opts, char *err, size_t errlen)
 {
 	static const struct dp_opts defaults;
@@ -262,9 +276,12 @@ int dp_load(struct dp **out, const struct dp_opts *opts, char *err, size_t errle
 	}
 
 	/* 2. Configure before load: rodata knobs (they become constants the
-	 * verifier can prune on) and where every map lives. */
+	 * verifier can prune on), the flow cache's size (one region per CPU)
+	 * and where every map lives. */
 	set_rodata(router, guest, o);
-	rc = prepare_maps(dp, router->obj);
+	rc = size_flow_cache(dp, router);
+	if (!rc)
+		rc = prepare_maps(dp, router->obj);
 	if (rc)
 		goto cleanup;
 

@@ -169,4 +169,29 @@ int dp_events_fd(const struct dp *dp);
 int dp_events_poll(struct dp *dp, int timeout_ms);
 void dp_events_close(struct dp *dp);
 
+/*
+ * How dp_events_poll() waits. Blocking in epoll (spin_us 0, the default)
+ * costs no CPU, but each event then pays the kernel's wakeup of the
+ * consumer: an interrupt to run the ring buffer's notification, and on an
+ * idle CPU the exit from its idle state (tens of microseconds on a VM).
+ * With (spin_us) > 0, dp_events_poll() first busy-polls the ring (no system
+ * call, a pause between reads) for up to (spin_us) microseconds of its
+ * timeout, and blocks only after that. DP_EVENTS_SPIN_ALWAYS never blocks:
+ * a dedicated consumer thread then sees an event within about a microsecond
+ * of the router's write, at the price of one CPU kept busy (pin the thread
+ * to a core set aside for it). Returns 0.
+ */
+#define DP_EVENTS_SPIN_ALWAYS UINT32_MAX
+int dp_events_set_spin(struct dp *dp, uint32_t spin_us);
+
+/*
+ * Makes the calling thread a dedicated consumer for DP_EVENTS_SPIN_ALWAYS:
+ * pins it to (cpu) (< 0 leaves its affinity alone) and, with (rt_priority)
+ * > 0, runs it SCHED_FIFO at that priority, so that no ordinary task on that
+ * CPU can delay it. Those tasks then get only what the kernel's real-time
+ * throttling leaves them (sched_rt_runtime_us: 5% by default): give the
+ * thread a CPU of its own. Returns 0 or -errno.
+ */
+int dp_events_thread_dedicate(int cpu, int rt_priority);
+
 #endif

@@ -28,6 +28,7 @@ struct dp {
 	struct ring_buffer *rb; /* wake events, created on first use */
 	dp_wake_fn wake_fn;
 	void *wake_ctx;
+	uint32_t wake_spin_us; /* dp_events_set_spin() */
 	char err[512];
 };
 

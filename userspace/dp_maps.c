@@ -91,10 +91,13 @@ static int entry_clear(struct dp *dp, const char *map, uint32_t key)
 }
 
 /*
- * The router routes established flows without an ember_svc lookup while
- * their app's svc_gen is unchanged (see docs/dataplane.md). Deleting a
- * service, or moving it to another app, bumps the old app's svc_gen so its
- * flows go back through ember_svc at once, as if there were no fast path.
+ * The router routes established flows without an ember_svc lookup, and from
+ * its per-CPU flow cache without an ember_flows lookup, while their app's
+ * svc_gen is unchanged (see docs/dataplane.md). Deleting a service, or moving
+ * it to another app, bumps the old app's svc_gen so its flows go back through
+ * ember_svc at once, as if there were no fast path; removing a guest bumps it
+ * so that no CPU keeps a cached flow on a slot that another CPU has moved
+ * elsewhere in ember_flows meanwhile.
  */
 static int app_bump_svc_gen(struct dp *dp, uint32_t app_id)
 {
@@ -269,6 +272,11 @@ int dp_guest_del(struct dp *dp, uint32_t slot)
 		}
 	}
 	rc = entry_clear(dp, EMBER_MAP_GUESTS, slot);
+	if (rc)
+		return rc;
+	/* After the slot is free: a packet between the two writes finds no
+	 * guest there and re-reads ember_flows anyway. */
+	rc = app_bump_svc_gen(dp, v.app_id);
 	if (rc)
 		return rc;
 	map_delete(dp, EMBER_MAP_TAP_SLOTS, &v.tap_ifindex);

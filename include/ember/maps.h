@@ -52,6 +52,10 @@ typedef uint64_t ember_u64;
 #ifndef EMBER_MAX_HOST_ADDRS
 #define EMBER_MAX_HOST_ADDRS 256
 #endif
+#ifndef EMBER_FLOW_CACHE_BITS /* router's flow cache: 1 << bits entries per CPU */
+#define EMBER_FLOW_CACHE_BITS 12
+#endif
+#define EMBER_FLOW_CACHE_SLOTS (1u << EMBER_FLOW_CACHE_BITS)
 #ifndef EMBER_WAKE_RING_BYTES /* power of two, multiple of the page size */
 #define EMBER_WAKE_RING_BYTES (256 * 1024)
 #endif
@@ -63,6 +67,7 @@ typedef uint64_t ember_u64;
 #define EMBER_MAP_TAP_SLOTS   "ember_tap_slot" /* hash: u32 tap ifindex -> u32 slot */
 #define EMBER_MAP_TAPS	      "ember_taps"     /* devmap_hash: u32 ifindex -> u32 ifindex */
 #define EMBER_MAP_FLOWS	      "ember_flows"    /* lru_hash: flow_key -> flow */
+#define EMBER_MAP_FLOW_CACHE  "ember_fcache"   /* array: cpu, hash -> flow_cache (router only) */
 #define EMBER_MAP_RNAT	      "ember_rnat"     /* lru_hash: rnat_key -> rnat */
 #define EMBER_MAP_GUEST_LOAD  "ember_load"     /* array: u32 slot -> u64 active flows */
 #define EMBER_MAP_HOST_ADDRS  "ember_host_ip"  /* hash: addr_key -> u32 (1) */
@@ -116,7 +121,8 @@ struct ember_app {
 	ember_u8 guest_ip4[4];
 	ember_u8 guest_ip6[16];
 	/* Bumped by userspace when a service of this app is deleted or moved to
-	 * another app: flows remember it and take the fast path (no ember_svc
+	 * another app, and when a guest of the app is removed: flows (and their
+	 * per-CPU cache entries) remember it and take the fast path (no ember_svc
 	 * lookup) only while it is unchanged. */
 	ember_u32 svc_gen;
 };
@@ -167,6 +173,27 @@ struct ember_flow {
 	ember_u32 svc_gen;
 };
 _Static_assert(sizeof(struct ember_flow) == 16, "ember_flow ABI");
+
+/*
+ * ember_fcache: the router's per-CPU, direct-mapped cache in front of
+ * ember_flows: an array of one region of EMBER_FLOW_CACHE_SLOTS entries per
+ * possible CPU (entry = cpu << EMBER_FLOW_CACHE_BITS | a hash of the key;
+ * the loader sets max_entries to possible CPUs << EMBER_FLOW_CACHE_BITS).
+ * Internal to the router: nothing else writes it, and an entry is only
+ * used while it matches the key, its guest still belongs to app_id, the
+ * app's svc_gen is unchanged and `jiffies` is the current jiffy (so every
+ * entry is re-checked against ember_flows at least once per jiffy, which also
+ * keeps busy flows recent in the LRU). A zeroed entry (family 0) is empty.
+ */
+struct ember_flow_cache {
+	struct ember_flow_key key;
+	ember_u32 slot;
+	ember_u32 app_id;
+	ember_u32 svc_gen;
+	ember_u32 seq;	   /* odd while the router rewrites the entry */
+	ember_u64 jiffies; /* bpf_jiffies64() of the last check against ember_flows */
+};
+_Static_assert(sizeof(struct ember_flow_cache) == 64, "ember_flow_cache ABI");
 
 /* ember_rnat key: a reply as the guest sends it, qualified by its app (every
  * clone has the same inside address; the app also covers standby flows,
@@ -249,8 +276,10 @@ struct ember_debug {
 	ember_u32 app_id;
 	ember_u32 slot; /* guest slot, ~0 = standby / none */
 	ember_u32 drop_reason;
-	ember_u32 pad;
+	ember_u32 flags; /* EMBER_DBG_F_*: which router path decided */
 };
+#define EMBER_DBG_F_FLOW_CACHE (1u << 0) /* established flow found in ember_fcache */
+#define EMBER_DBG_F_FAST_V4    (1u << 1) /* ... by the in-place IPv4 fast path */
 _Static_assert(sizeof(struct ember_debug) == 24, "ember_debug ABI");
 
 #endif /* EMBER_MAPS_H */

@@ -43,12 +43,20 @@ struct fspec spec_reply(const struct fspec *in, const uint8_t mac[6]);
 extern int failures;
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Stateful fixtures (stateful.c), run after the table, in this order. */
+/* Map helpers of the stateful fixtures (stateful.c). */
+uint64_t load_of(struct harness *h, uint32_t slot);		  /* ember_load[slot] */
+int zero_entry(struct harness *h, const char *map, uint32_t key); /* array entry -> 0 */
+int svc_gen_bump(struct harness *h, uint32_t app_id);		  /* as dp_service_del() */
+
+/* Stateful fixtures (stateful.c, stateful_cache.c), run after the table, in this order. */
 void test_fin(struct harness *h);
 void test_wake(struct harness *h, int burst);
 void test_stickiness(struct harness *h);
 void test_standby_rewrite(struct harness *h);
 void test_zeroed_entries(struct harness *h);
 void test_service_change(struct harness *h);
+void test_cached_fin(struct harness *h);
+void test_cache_cross_cpu(struct harness *h);
+void test_cache_collisions(struct harness *h);
 
 #endif

@@ -132,6 +132,12 @@ static int load(struct harness *h, uint64_t rearm)
 	memcpy((void *)h->guest->rodata->gw_ip4, H_GW_IP4, 4);
 	memcpy((void *)h->guest->rodata->gw_ip6, H_GW_IP6, 16);
 	bpf_object__for_each_map(m, h->router->obj) bpf_map__set_pin_path(m, NULL);
+	/* One flow-cache region per CPU, as dp_load() sizes it. */
+	rc = bpf_map__set_max_entries(h->router->maps.ember_fcache,
+				      (uint32_t)libbpf_num_possible_cpus()
+					      << EMBER_FLOW_CACHE_BITS);
+	if (rc)
+		return rc;
 	rc = router_bpf__load(h->router);
 	if (rc)
 		return rc;
@@ -221,9 +227,11 @@ int h_last(struct harness *h, struct ember_debug *d)
 	struct ember_debug v[h->ncpu];
 	uint32_t zero = 0;
 
+	int cpu = sched_getcpu();
+
 	if (bpf_map_lookup_elem(h_map(h, EMBER_MAP_DEBUG), &zero, v))
 		return -errno;
-	*d = v[0];
+	*d = v[cpu >= 0 && cpu < h->ncpu ? cpu : 0]; /* test runs run on the caller's CPU */
 	return 0;
 }
 

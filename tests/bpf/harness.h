@@ -41,7 +41,7 @@ void h_close(struct harness *h);
  * frame as the program left it. Returns the XDP action or -errno. */
 int h_run(struct harness *h, int prog_fd, uint32_t ifindex, const void *in, size_t inlen, void *out,
 	  size_t *outlen);
-/* The last decision recorded by the programs (ember_dbg, CPU 0). */
+/* The last decision recorded by the programs on the calling thread's CPU (ember_dbg). */
 int h_last(struct harness *h, struct ember_debug *d);
 /* Zeroes ember_dbg. */
 void h_clear_last(struct harness *h);

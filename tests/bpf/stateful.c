@@ -128,7 +128,7 @@ void test_wake(struct harness *h, int burst)
 	printf("ok: wake: one event per wake for a burst of %d, one after re-arm\n", burst);
 }
 
-static uint64_t load_of(struct harness *h, uint32_t slot)
+uint64_t load_of(struct harness *h, uint32_t slot)
 {
 	uint64_t v = 0;
 
@@ -208,7 +208,7 @@ static int run_zapp(struct harness *h, int prog_fd, uint32_t ifindex, uint16_t p
 	return run_a3(h, prog_fd, ifindex, port, 81, d);
 }
 
-static int zero_entry(struct harness *h, const char *map, uint32_t key)
+int zero_entry(struct harness *h, const char *map, uint32_t key)
 {
 	static const union {
 		struct ember_app a;
@@ -267,7 +267,7 @@ void test_zeroed_entries(struct harness *h)
 }
 
 /* What userspace's dp_service_del() / a service move does to the old app. */
-static int svc_gen_bump(struct harness *h, uint32_t app_id)
+int svc_gen_bump(struct harness *h, uint32_t app_id)
 {
 	struct ember_app a;
 	int fd = h_map(h, EMBER_MAP_APPS);

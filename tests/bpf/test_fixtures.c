@@ -32,6 +32,9 @@ struct fixture {
 	int target;
 	int reason;   /* for EMBER_V_DROP */
 	build_fn out; /* NULL = the input, unchanged */
+	/* Routed to a guest: the path the flow's next packet must take
+	 * (EMBER_DBG_F_*), 0 = not checked. */
+	uint32_t again;
 };
 
 #define FAIL fail
@@ -345,49 +348,43 @@ static size_t g_trunc(struct harness *h, uint8_t *b)
 
 #define RT(d, in, act, v, tgt, out)                                                                \
 	{                                                                                          \
-		d, ROUTER, 0, in, act, v, tgt, 0, out                                              \
+		d, ROUTER, 0, in, act, v, tgt, 0, out, 0                                           \
+	}
+/* To a guest; the next packet of the flow comes from the flow cache, through
+ * the in-place IPv4 fast path or through the full parser. */
+#define C_FAST	(EMBER_DBG_F_FLOW_CACHE | EMBER_DBG_F_FAST_V4)
+#define C_CACHE EMBER_DBG_F_FLOW_CACHE
+#define RG(d, in, tgt, out, again)                                                                 \
+	{                                                                                          \
+		d, ROUTER, 0, in, XDP_REDIRECT, EMBER_V_TO_GUEST, tgt, 0, out, again               \
 	}
 #define GT(d, tap, in, act, v, tgt, reason, out)                                                   \
 	{                                                                                          \
-		d, GUEST, tap, in, act, v, tgt, reason, out                                        \
+		d, GUEST, tap, in, act, v, tgt, reason, out, 0                                     \
 	}
 #define MALFORMED(d, in)     RT(d, in, XDP_PASS, EMBER_V_PASS_MALFORMED, T_NONE, NULL)
 #define GDROP(d, in, reason) GT(d, 0, in, XDP_DROP, EMBER_V_DROP, T_NONE, reason, NULL)
 
 static const struct fixture fixtures[] = {
-	RT("IPv4 TCP SYN to a VIP goes to the live guest", in_v4tcp, XDP_REDIRECT, EMBER_V_TO_GUEST,
-	   0, out_v4tcp),
-	RT("IPv4 UDP to a VIP goes to the live guest", in_v4udp, XDP_REDIRECT, EMBER_V_TO_GUEST, 0,
-	   out_v4udp),
-	RT("IPv4 UDP with checksum 0 keeps checksum 0", in_v4udp0, XDP_REDIRECT, EMBER_V_TO_GUEST,
-	   0, out_v4udp0),
-	RT("IPv6 TCP to a VIP goes to the live guest", in_v6tcp, XDP_REDIRECT, EMBER_V_TO_GUEST, 0,
-	   out_v6tcp),
-	RT("IPv6 UDP to a VIP goes to the live guest", in_v6udp, XDP_REDIRECT, EMBER_V_TO_GUEST, 0,
-	   out_v6udp),
-	RT("802.1Q-tagged frame: routed, tag stripped", in_vlan, XDP_REDIRECT, EMBER_V_TO_GUEST, 0,
-	   out_vlan),
-	RT("IPv4 with options: routed, options kept", in_opts, XDP_REDIRECT, EMBER_V_TO_GUEST, 0,
-	   out_opts),
-	RT("IPv6 with two destination-options headers: routed", in_ext, XDP_REDIRECT,
-	   EMBER_V_TO_GUEST, 0, out_ext),
-	RT("TCP with zero-length payload", in_empty_tcp, XDP_REDIRECT, EMBER_V_TO_GUEST, 0,
-	   out_empty_tcp),
-	RT("IPv6 UDP with zero-length payload", in_empty_udp6, XDP_REDIRECT, EMBER_V_TO_GUEST, 0,
-	   out_empty_udp6),
-	RT("large IPv4 TCP frame (3054 bytes)", in_big4, XDP_REDIRECT, EMBER_V_TO_GUEST, 0,
-	   out_big4),
-	RT("large IPv6 UDP frame (3062 bytes)", in_big6, XDP_REDIRECT, EMBER_V_TO_GUEST, 0,
-	   out_big6),
+	RG("IPv4 TCP SYN to a VIP goes to the live guest", in_v4tcp, 0, out_v4tcp, C_FAST),
+	RG("IPv4 UDP to a VIP goes to the live guest", in_v4udp, 0, out_v4udp, C_FAST),
+	RG("IPv4 UDP with checksum 0 keeps checksum 0", in_v4udp0, 0, out_v4udp0, C_FAST),
+	RG("IPv6 TCP to a VIP goes to the live guest", in_v6tcp, 0, out_v6tcp, C_CACHE),
+	RG("IPv6 UDP to a VIP goes to the live guest", in_v6udp, 0, out_v6udp, C_CACHE),
+	RG("802.1Q-tagged frame: routed, tag stripped", in_vlan, 0, out_vlan, C_CACHE),
+	RG("IPv4 with options: routed, options kept", in_opts, 0, out_opts, C_CACHE),
+	RG("IPv6 with two destination-options headers: routed", in_ext, 0, out_ext, C_CACHE),
+	RG("TCP with zero-length payload", in_empty_tcp, 0, out_empty_tcp, C_FAST),
+	RG("IPv6 UDP with zero-length payload", in_empty_udp6, 0, out_empty_udp6, C_CACHE),
+	RG("large IPv4 TCP frame (3054 bytes)", in_big4, 0, out_big4, C_FAST),
+	RG("large IPv6 UDP frame (3062 bytes)", in_big6, 0, out_big6, C_CACHE),
 	/* Larger than a page: BPF_PROG_TEST_RUN hands it over as a multi-buffer
 	 * frame whose linear part ends before the IP datagram does; the
 	 * programs are not frags-aware, so it is left to the kernel. */
 	RT("9000-byte jumbo frame (multi-buffer) passes untouched", in_jumbo, XDP_PASS,
 	   EMBER_V_PASS_MALFORMED, T_NONE, NULL),
-	RT("another app's VIP goes to that app's guest", in_a3, XDP_REDIRECT, EMBER_V_TO_GUEST, 4,
-	   out_a3),
-	RT("client behind an unresolved neighbour: routed", in_noneigh, XDP_REDIRECT,
-	   EMBER_V_TO_GUEST, 0, out_noneigh),
+	RG("another app's VIP goes to that app's guest", in_a3, 4, out_a3, C_FAST),
+	RG("client behind an unresolved neighbour: routed", in_noneigh, 0, out_noneigh, C_FAST),
 	RT("non-VIP destination passes untouched", in_notvip, XDP_PASS, EMBER_V_PASS_NOT_VIP,
 	   T_NONE, NULL),
 	RT("VIP with an unserved port passes", in_wrongport, XDP_PASS, EMBER_V_PASS_NOT_VIP, T_NONE,
@@ -452,7 +449,9 @@ static int target_ifindex(struct harness *h, int t)
 	return t == T_EGRESS ? h->egress : t == T_NONE ? 0 : h->tap[t];
 }
 
-static void run_fixture(struct harness *h, const struct fixture *f)
+/* Runs (f) once; 0 when action, decision and output frame are as expected.
+ * (flags) gets the decision's EMBER_DBG_F_* path flags. */
+static int run_once(struct harness *h, const struct fixture *f, uint32_t *flags)
 {
 	static uint8_t in[FRAME_MAX], out[FRAME_MAX], want[FRAME_MAX];
 	size_t inlen = f->in(h, in), outlen = sizeof(out), wantlen;
@@ -466,7 +465,7 @@ static void run_fixture(struct harness *h, const struct fixture *f)
 		    &outlen);
 	if (act != f->action) {
 		FAIL("%s: action %d, want %d", f->desc, act, f->action);
-		return;
+		return -1;
 	}
 	if (h_last(h, &d) || d.verdict != (uint32_t)f->verdict ||
 	    d.ifindex != (uint32_t)target_ifindex(h, f->target) ||
@@ -474,23 +473,59 @@ static void run_fixture(struct harness *h, const struct fixture *f)
 		FAIL("%s: decision verdict %u ifindex %u reason %u, want %d %d %d", f->desc,
 		     d.verdict, d.ifindex, d.drop_reason, f->verdict, target_ifindex(h, f->target),
 		     f->reason);
-		return;
+		return -1;
 	}
-	if (f->action == XDP_DROP) {
-		printf("ok: %s\n", f->desc);
-		return;
-	}
+	*flags = d.flags;
+	if (f->action == XDP_DROP)
+		return 0;
 	wantlen = f->out ? f->out(h, want) : (memcpy(want, in, inlen), inlen);
 	if (outlen != wantlen || memcmp(out, want, wantlen)) {
 		frame_diff(out, outlen, want, wantlen, why, sizeof(why));
 		FAIL("%s: output frame differs: %s", f->desc, why);
-		return;
+		return -1;
 	}
 	if (frame_csum_ok(out, outlen, why, sizeof(why))) {
 		FAIL("%s: %s", f->desc, why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A fixture routed to a guest is a new flow: decided without the flow cache.
+ * Its next packet must come out byte for byte the same, through the path
+ * (f->again) names. A cache entry lives for the jiffy it was checked in, so
+ * a packet that lands on the next jiffy legitimately takes the full path:
+ * a few tries.
+ */
+static void run_fixture(struct harness *h, const struct fixture *f)
+{
+	uint32_t flags;
+
+	if (run_once(h, f, &flags))
+		return;
+	if (f->again && flags) {
+		FAIL("%s: a new flow was decided by path %#x, want the full path", f->desc, flags);
 		return;
 	}
-	printf("ok: %s\n", f->desc);
+	for (int i = 0; f->again && i < 5; i++) {
+		if (run_once(h, f, &flags))
+			return;
+		if (flags == f->again)
+			break;
+		if (flags) {
+			FAIL("%s: next packet took path %#x, want %#x", f->desc, flags, f->again);
+			return;
+		}
+	}
+	if (f->again && flags != f->again) {
+		FAIL("%s: next packets never came from the flow cache", f->desc);
+		return;
+	}
+	printf("ok: %s%s\n", f->desc,
+	       f->again == C_FAST ? " (again: fast path)"
+	       : f->again	  ? " (again: flow cache)"
+				  : "");
 }
 
 int main(void)
@@ -510,6 +545,9 @@ int main(void)
 	test_fin(&h);
 	test_wake(&h, 1000);
 	test_stickiness(&h);
+	test_cached_fin(&h);
+	test_cache_cross_cpu(&h);
+	test_cache_collisions(&h);
 	test_standby_rewrite(&h);
 	test_zeroed_entries(&h);
 	test_service_change(&h);

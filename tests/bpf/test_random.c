@@ -138,8 +138,10 @@ static uint32_t ref_app(const uint8_t *b, size_t len)
 static size_t gen_router(uint8_t *b)
 {
 	const struct svc *s = &services[rnd_below(NSVC)];
-	struct fspec f =
-		spec_in(s->family, s->vip, s->proto, (uint16_t)(1024 + rnd_below(4096)), s->port);
+	/* Half the frames belong to a few hot flows, so that flows come back
+	 * within a jiffy and the router's flow cache gets its share. */
+	uint16_t sport = (uint16_t)(1024 + rnd_below(rnd_below(2) ? 16 : 4096));
+	struct fspec f = spec_in(s->family, s->vip, s->proto, sport, s->port);
 
 	f.payload = rnd_below(8) ? rnd_below(200) : rnd_below(2000);
 	if (rnd_below(5) == 0)
@@ -202,6 +204,7 @@ static size_t mutate(uint8_t *b, size_t len)
 struct tally {
 	uint64_t verdicts[EMBER_V_MAX];
 	uint64_t app_packets[4];
+	uint64_t cached, fast_v4; /* router decisions from the flow cache / its IPv4 fast path */
 };
 
 /* Slot 11 belongs to app 1 on tap[1] (phase 0) or to app 3 on tap[5] (phase 1). */
@@ -243,6 +246,12 @@ static void check_router(struct harness *h, uint64_t iter, const uint8_t *in, si
 	char why[128];
 
 	t->verdicts[d->verdict < EMBER_V_MAX ? d->verdict : 0]++;
+	if (d->flags & EMBER_DBG_F_FLOW_CACHE) {
+		CHECK(act == XDP_REDIRECT && d->verdict == EMBER_V_TO_GUEST,
+		      "flow cache decided action %d verdict %u", act, d->verdict);
+		t->cached++;
+		t->fast_v4 += !!(d->flags & EMBER_DBG_F_FAST_V4);
+	}
 	if (act == XDP_REDIRECT) {
 		CHECK(d->verdict == EMBER_V_TO_GUEST || d->verdict == EMBER_V_TO_STANDBY,
 		      "redirect with verdict %u", d->verdict);
@@ -362,6 +371,12 @@ int main(int argc, char **argv)
 		      "app %u counted %llu packets, the test saw %llu", a,
 		      (unsigned long long)c.packets, (unsigned long long)t.app_packets[a]);
 	}
+	/* The flow cache must have been exercised, and not only by plain IPv4. */
+	CHECK(t.fast_v4 > frames / 100 && t.cached - t.fast_v4 > frames / 200,
+	      "only %llu decisions from the flow cache (%llu by the IPv4 fast path)",
+	      (unsigned long long)t.cached, (unsigned long long)t.fast_v4);
+	printf("flow cache decisions: %llu (IPv4 fast path %llu)\n", (unsigned long long)t.cached,
+	       (unsigned long long)t.fast_v4);
 	printf("verdicts:");
 	for (uint32_t v = 0; v < EMBER_V_MAX; v++)
 		if (t.verdicts[v])
