@@ -24,7 +24,6 @@ static __always_inline int fast_v4(struct xdp_md *ctx, int *act)
 	struct iphdr *ip = data + sizeof(*eth);
 	struct ember_flow_cache *fc;
 	struct ember_guest *g;
-	struct ember_app *app;
 	union fkey fk;
 	struct fc_hit h;
 	__u32 tot, daddr, guest_ip, delta, ifindex, bytes = (__u32)(end - data);
@@ -61,16 +60,9 @@ static __always_inline int fast_v4(struct xdp_md *ctx, int *act)
 	fk.w[3] = 0;
 	fk.w[4] = *(__u32 *)(ip + 1) | (__u64)proto << 32 | (__u64)EMBER_FAMILY_V4 << 40;
 	fc = fc_entry(&fk);
-	if (!fc || fc_read(fc, &fk, bpf_jiffies64(), &h))
+	g = fc ? fc_use(fc, &fk, bpf_jiffies64(), bytes, &h) : NULL;
+	if (!g)
 		return -1;
-	g = guest_get(h.slot);
-	if (!g || g->app_id != h.app_id)
-		return -1;
-	app = app_get(h.app_id);
-	if (!app || app->svc_gen != h.svc_gen)
-		return -1;
-	count_fast(&ember_app_ctr, h.app_id, bytes);
-	count_fast(&ember_gst_ctr, h.slot, bytes);
 	/* Rewrite exactly as to_tap() does, in word-sized accesses. */
 	guest_ip = *(__u32 *)g->ip4;
 	ip->daddr = guest_ip;

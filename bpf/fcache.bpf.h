@@ -84,6 +84,32 @@ static __always_inline int fc_read(const struct ember_flow_cache *e, const union
 /* Records that flow (k) goes to (slot) of (app_id) under (svc_gen), checked
  * against ember_flows at jiffy (now_j). Skipped when this run interrupted a
  * write of the same entry on this CPU (that write completes it). */
+/*
+ * A hit that still holds: the entry is this jiffy's, its guest is still in
+ * its app and the app's service generation is the one the flow was routed
+ * under (the checks fast_app() makes). Counts packets and bytes only.
+ * Returns the guest, or NULL: take the ember_flows path.
+ */
+static __always_inline struct ember_guest *fc_use(const struct ember_flow_cache *e,
+						  const union fkey *k, __u64 now_j,
+						  __u32 bytes, struct fc_hit *h)
+{
+	struct ember_guest *g;
+	struct ember_app *app;
+
+	if (fc_read(e, k, now_j, h))
+		return NULL;
+	g = guest_get(h->slot);
+	if (!g || g->app_id != h->app_id)
+		return NULL;
+	app = app_get(h->app_id);
+	if (!app || app->svc_gen != h->svc_gen)
+		return NULL;
+	count_fast(&ember_app_ctr, h->app_id, bytes);
+	count_fast(&ember_gst_ctr, h->slot, bytes);
+	return g;
+}
+
 static __always_inline void fc_fill(struct ember_flow_cache *e, const union fkey *k, __u64 now_j,
 				    __u32 slot, __u32 app_id, __u32 svc_gen)
 {

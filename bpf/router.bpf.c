@@ -106,20 +106,12 @@ static __always_inline int from_cache(struct xdp_md *ctx, struct pkt *p,
 				      __u64 now_j, __u32 bytes, int *act)
 {
 	struct ember_guest *g;
-	struct ember_app *app;
 	struct fc_hit h;
 	__u32 ifindex;
 
-	if (fc_read(e, k, now_j, &h))
+	g = fc_use(e, k, now_j, bytes, &h);
+	if (!g)
 		return -1;
-	g = guest_get(h.slot);
-	if (!g || g->app_id != h.app_id)
-		return -1;
-	app = app_get(h.app_id);
-	if (!app || app->svc_gen != h.svc_gen)
-		return -1;
-	count_fast(&ember_app_ctr, h.app_id, bytes);
-	count_fast(&ember_gst_ctr, h.slot, bytes);
 	ifindex = g->tap_ifindex;
 	*act = verdict(to_tap(ctx, p, g->mac, g->ip4, g->ip6, ifindex), EMBER_V_TO_GUEST, ifindex,
 		       h.app_id, h.slot, 0);
