@@ -5,7 +5,7 @@
 # Kept in their own variable and appended, so the core's link line picks them
 # up whatever order the blocks of this file are in.
 VIRTIO_OBJS := $(addprefix $(OBJ)/vmm/virtio/,mmio.o virtqueue.o net.o blk.o rng.o)
-VMM_OBJS += $(VIRTIO_OBJS)
+VMM_OBJS += $(VIRTIO_OBJS) $(OBJ)/vmm/fileio.o
 $(OBJ)/vmm/virtio/%.o: CFLAGS += -pthread
 
 # --- VMM core (owner: core helper) ---

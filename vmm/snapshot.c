@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <linux/virtio_ids.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "snapshot.h"
 #include "snapshot_kvm.h"
@@ -29,20 +30,6 @@ static bool page_is_zero(const uint8_t *p)
 		if (q[i])
 			return false;
 	return true;
-}
-
-static int pwrite_all(int fd, const uint8_t *p, uint64_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n, off += (uint64_t)n, len -= (uint64_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -66,7 +53,7 @@ static int write_pages(int fd, const struct guest_mem *m)
 		}
 		for (end = off + PAGE; end < size && !page_is_zero(m->base + end); end += PAGE)
 			;
-		ret = pwrite_all(fd, m->base + off, end - off, off);
+		ret = file_rw_all(fd, true, m->base + off, end - off, off);
 		if (ret)
 			return ret;
 		off = end;
@@ -114,7 +101,7 @@ static int write_file(const char *dir, const char *name, const void *buf, size_t
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	ret = pwrite_all(fd, buf, len, 0);
+	ret = file_rw_all(fd, true, (void *)buf, len, 0);
 	close(fd);
 	if (!ret && rename(tmp, path) < 0)
 		ret = -errno;

@@ -12,6 +12,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 
+#include "../fileio.h"
 #include "../snapshot.h"
 #include "blk.h"
 #include "virtio.h"
@@ -393,21 +394,6 @@ static void overlay_hdr(struct blk_overlay_hdr *h, uint64_t disk_bytes)
 	h->data_off = (sizeof(*h) + h->bitmap_len + BLK_PAGE - 1) / BLK_PAGE * BLK_PAGE;
 }
 
-/* pread/pwrite of exactly @len bytes; a short file is -EIO. */
-static int rw_all(int fd, bool wr, uint8_t *p, uint64_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = wr ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n, off += (uint64_t)n, len -= (uint64_t)n;
-	}
-	return 0;
-}
-
 /* Disk page i at data_off + i * BLK_PAGE, clean pages left as holes. */
 static int write_overlay(struct blk *b, int fd)
 {
@@ -419,13 +405,13 @@ static int write_overlay(struct blk *b, int fd)
 	h.hash = overlay_hash(b, &h.pages);
 	if (ftruncate(fd, (off_t)(h.data_off + disk)) < 0)
 		return -errno;
-	err = rw_all(fd, true, (uint8_t *)b->dirty, h.bitmap_len, h.bitmap_off);
+	err = file_rw_all(fd, true, (uint8_t *)b->dirty, h.bitmap_len, h.bitmap_off);
 	for (; !err && next_run(b->dirty, b->npages, &i, &j); i = j) {
 		end = run_end(disk, j);
-		err = rw_all(fd, true, b->map + i * BLK_PAGE, end - i * BLK_PAGE,
-			     h.data_off + i * BLK_PAGE);
+		err = file_rw_all(fd, true, b->map + i * BLK_PAGE, end - i * BLK_PAGE,
+				  h.data_off + i * BLK_PAGE);
 	}
-	return err ? err : rw_all(fd, true, (uint8_t *)&h, sizeof(h), 0);
+	return err ? err : file_rw_all(fd, true, (uint8_t *)&h, sizeof(h), 0);
 }
 
 int virtio_blk_save_overlay(struct virtio_dev *d, const char *dir)
@@ -502,15 +488,15 @@ int blk_check_overlay(const struct blk_snap *s, const char *path, char *err, siz
 static int load_pages(struct blk *b, int fd, const struct blk_overlay_hdr *h)
 {
 	uint64_t disk = b->sectors * SECTOR, i = 0, j, end;
-	int ret = rw_all(fd, false, (uint8_t *)b->dirty, h->bitmap_len, h->bitmap_off);
+	int ret = file_rw_all(fd, false, (uint8_t *)b->dirty, h->bitmap_len, h->bitmap_off);
 
 	/* Bits past the last page would index beyond the disk. */
 	if (!ret && b->npages % 64 && b->dirty[b->npages / 64] >> (b->npages % 64))
 		return -EBADMSG;
 	for (; !ret && next_run(b->dirty, b->npages, &i, &j); i = j) {
 		end = run_end(disk, j);
-		ret = rw_all(fd, false, b->map + i * BLK_PAGE, end - i * BLK_PAGE,
-			     h->data_off + i * BLK_PAGE);
+		ret = file_rw_all(fd, false, b->map + i * BLK_PAGE, end - i * BLK_PAGE,
+				  h->data_off + i * BLK_PAGE);
 	}
 	return ret;
 }
