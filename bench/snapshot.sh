@@ -64,6 +64,20 @@ pss_avg() { # N: mean Pss (KiB) of the clones in PIDS still alive (N of them)
 	echo $((t / $1))
 }
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# fb_client OUT [http_get options]: GET / from the namespace in the background
+# (pid in FB_PID), printing first_byte_ns to OUT; returns once the client waits
+# for the tap's carrier, so its own start-up is never timed.
+fb_client() {
+	local out=$1 _
+	shift
+	ip netns exec "$GUEST_NS" build/tests/http_get -F -c "$GUEST_TAP" "$@" \
+		"$GUEST_IP" 80 / 2>"$out" >/dev/null &
+	FB_PID=$!
+	for _ in $(seq 1 1000); do
+		grep -q '^waiting for carrier' "$out" && break
+		sleep 0.01
+	done
+}
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{t += $1} END {printf "%d\n", t}'; }
 
 # --- the snapshot: the demo at its ready point -----------------------------------
@@ -120,13 +134,8 @@ echo "restore_cpu_p50_us=$(($(pct 50 <"$GUEST_WORK/restore_cpu_ns") / 1000))"
 # ember-vmm's exec and loading too (restore_p50_us starts at main()).
 : >"$GUEST_WORK/rtfb_us"
 for i in $(seq 1 "$RESTORES"); do
-	ip netns exec "$GUEST_NS" build/tests/http_get -F -c "$GUEST_TAP" -t 60000 \
-		"$GUEST_IP" 80 / 2>"$GUEST_WORK/rtfb.$i" >/dev/null &
-	cpid=$!
-	for _ in $(seq 1 1000); do
-		grep -q '^waiting for carrier' "$GUEST_WORK/rtfb.$i" && break
-		sleep 0.01
-	done
+	fb_client "$GUEST_WORK/rtfb.$i" -t 60000
+	cpid=$FB_PID
 	t0=$(date +%s%N)
 	restore --net "tap=$GUEST_TAP" --events "$GUEST_WORK/rev.$i"
 	pid=$!
@@ -214,13 +223,8 @@ qemu_restore() {
 	echo "qemu_state_kib=$(($(stat -c %s "$q/state") / 1024))"
 	ip netns exec "$GUEST_NS" sysctl -qw "net.ipv4.neigh.$GUEST_TAP.retrans_time_ms=10" \
 		"net.ipv4.neigh.$GUEST_TAP.mcast_solicit=100" "net.ipv4.neigh.$GUEST_TAP.ucast_solicit=100"
-	ip netns exec "$GUEST_NS" build/tests/http_get -F -r -c "$GUEST_TAP" -t 120000 \
-		"$GUEST_IP" 80 / 2>"$q/fb" >/dev/null &
-	cpid=$!
-	for _ in $(seq 1 1000); do
-		grep -q '^waiting for carrier' "$q/fb" && break
-		sleep 0.01
-	done
+	fb_client "$q/fb" -r -t 120000
+	cpid=$FB_PID
 	t0=$(date +%s%N)
 	qemu_run -incoming "exec:cat $q/state"
 	qpid=$!
