@@ -97,10 +97,11 @@ chmod +x "$root/init"
 log=$work/console
 # run_l1: boot the L1 VM and run the command; 1 if its kernel locked up.
 # QEMU-TCG's emulated SVM sometimes wedges the L1 kernel while VMs are
-# created and destroyed (soft lockups on every CPU, no progress after):
-# after a minute stuck it is stopped, so the caller can retry once.
+# created and destroyed (soft lockups on every CPU, no progress after), and
+# QEMU has once spun in the firmware before booting the L1 kernel at all:
+# either way the VM is stopped, so the caller can retry once.
 run_l1() {
-	local bg lockup=0
+	local bg start why lockup=0
 	: >"$log"
 	rm -f "$work/qemu.pid" "$work/rc"
 	# stdin is /dev/null: CI has none at all (QEMU's stdio backend would
@@ -119,11 +120,17 @@ run_l1() {
 		echo "${PIPESTATUS[0]}" >"$work/rc"
 	) &
 	bg=$!
+	start=$(date +%s)
 	while kill -0 "$bg" 2>/dev/null; do
-		if [ "$lockup" = 0 ] &&
-			grep -qE 'soft lockup - CPU#[0-9]+ stuck for ([6-9][0-9]|[0-9]{3,})s' "$log"; then
+		why=""
+		if grep -qE 'soft lockup - CPU#[0-9]+ stuck for ([6-9][0-9]|[0-9]{3,})s' "$log"; then
+			why="the L1 kernel is stuck (soft lockup in the emulated VM)"
+		elif [ $(($(date +%s) - start)) -gt 120 ] && ! grep -q 'Booting from ROM' "$log"; then
+			why="the L1 VM never left its firmware (2 minutes)"
+		fi
+		if [ "$lockup" = 0 ] && [ -n "$why" ]; then
 			lockup=1
-			echo "nested: the L1 kernel is stuck (soft lockup in the emulated VM): stopping it" >&2
+			echo "nested: $why: stopping it" >&2
 			kill "$(cat "$work/qemu.pid" 2>/dev/null)" 2>/dev/null
 		fi
 		sleep 2
