@@ -61,14 +61,14 @@ $(OBJ)/%.o: %.c
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
-.PHONY: all deps guest test check bench run clean
+.PHONY: all deps guest test check bench run run-vmm clean
 all: $(ALL_BINS) $(TESTS) $(BENCHES)
 
 # Exactly what ember needs from Debian 12 (docs/dependencies.md says why).
 DEB_PKGS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	libcmocka-dev liburing-dev linux-source-6.1 flex bison bc libssl-dev \
 	busybox-static cpio iproute2 qemu-system-x86 xdp-tools e2fsprogs \
-	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
+	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev curl jq
 
 deps:
 	$(Q)missing=; for p in $(DEB_PKGS); do \
@@ -92,6 +92,11 @@ bench: deps
 	$(Q)bench/run.sh $(B)
 
 run: deps
+	$(Q)$(MAKE) --no-print-directory all guest
+	$(Q)userspace/demo.sh
+
+# The VMM alone: boot the demo guest on a tap and send it HTTP requests.
+run-vmm: deps
 	$(Q)$(MAKE) --no-print-directory all guest
 	$(Q)vmm/demo.sh
 

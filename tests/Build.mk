@@ -238,15 +238,44 @@ TESTS += tests/vm/snapshot_disk.sh
 
 # --- emberd end to end (tests/netns/emberd.sh; owner: emberd helper) ---
 # Root + KVM (nested VM when /dev/kvm is missing): deploy, wake from zero
-# through the XDP router, warm request, idle back to zero, clean SIGTERM.
+# through the XDP router, warm request, idle back to zero, kill -9 and
+# re-adoption, clean SIGTERM (emberd.sh); the autoscaler through the ember
+# CLI (emberd_scale.sh).
 $(TESTBIN)/emberd_peer: $(OBJ)/tests/netns/emberd_peer.o $(OBJ)/tests/netns/nslib.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(DP_LIBS) -o $@
 
-tests/netns/emberd.sh: $(BIN)/emberd $(TESTBIN)/emberd_peer
+tests/netns/emberd.sh tests/netns/emberd_scale.sh: $(BIN)/emberd $(TESTBIN)/emberd_peer
 
 ifeq ($(DP_READY),yes)
-TESTS += tests/netns/emberd.sh
+TESTS += tests/netns/emberd.sh tests/netns/emberd_scale.sh
 endif
 # --- end emberd ---
+
+# --- emberd metering (tests/unit/test_emberd_meter.c; owner: metering helper) ---
+# The pure parts of metering (/proc parsers, histogram, Prometheus text,
+# console tails): METER_OBJS of userspace/Build.mk, no emberd, no BPF.
+$(OBJ)/tests/unit/test_emberd_meter.o: CFLAGS += -Iuserspace
+
+$(TESTBIN)/test_emberd_meter: $(OBJ)/tests/unit/test_emberd_meter.o $(METER_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_emberd_meter
+# --- end emberd metering ---
+
+# --- ember CLI app commands (tests/unit/test_cli_app.c; owner: cli helper) ---
+# deploy/ls/status/logs/rm/scale/top against the real API server of
+# api_harness.c (a thread on a temp socket) with an emberd-like fake backend.
+$(OBJ)/tests/unit/test_cli_app.o: CFLAGS += -Iuserspace $(API_CFLAGS) $(CLI_APP_CFLAGS)
+
+$(TESTBIN)/test_cli_app: $(OBJ)/tests/unit/test_cli_app.o $(OBJ)/tests/unit/api_harness.o \
+		$(API_OBJS) $(CLI_APP_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $^ $(API_LIBS) $(CLI_APP_LIBS) -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_cli_app
+# --- end ember CLI app commands ---

@@ -18,12 +18,22 @@ $(OBJ)/userspace/%.o: CFLAGS += -I$(OUT)/skel -Iuserspace
 # dp.c embeds the skeletons: it must wait for them.
 $(OBJ)/userspace/dp.o: $(DP_SKELS)
 
-EMBER_OBJS := $(addprefix $(OBJ)/userspace/,ember.o cli.o cmd_dp.o cmd_dp_config.o cmd_dp_show.o)
+# The app commands (deploy, ls, status, logs, rm, scale, top) are clients of
+# emberd's REST API: libcurl over its Unix socket, jansson for the JSON.
+# CLI_APP_OBJS has no BPF in it (tests/unit/test_cli_app links it).
+CLI_APP_OBJS := $(addprefix $(OBJ)/userspace/,cmd_app.o cmd_app_util.o cmd_app_status.o \
+	cmd_app_top.o cli_http.o)
+CLI_APP_CFLAGS := $(shell pkg-config --cflags libcurl jansson 2>/dev/null)
+CLI_APP_LIBS   := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lcurl -ljansson)
+$(CLI_APP_OBJS): CFLAGS += $(CLI_APP_CFLAGS)
+
+EMBER_OBJS := $(addprefix $(OBJ)/userspace/,ember.o cli.o cmd_dp.o cmd_dp_config.o \
+	cmd_dp_show.o) $(CLI_APP_OBJS)
 
 $(BIN)/ember: $(EMBER_OBJS) $(DP_LIB_OBJS)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) $^ $(DP_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(DP_LIBS) $(CLI_APP_LIBS) -o $@
 
 ifeq ($(DP_READY),yes)
 ALL_BINS += $(BIN)/ember
@@ -44,8 +54,11 @@ $(API_OBJS): CFLAGS += $(API_CFLAGS)
 # --- emberd (owner: emberd helper) ---
 # The pool manager: one event loop over the API, the dataplane's wake ring,
 # pidfds and control sockets of its ember-vmm children (docs/emberd.md).
+# Metering's pure parts (tests/unit/test_emberd_meter links them).
+METER_OBJS := $(addprefix $(OBJ)/userspace/,meter.o prom.o console.o)
 EMBERD_OBJS := $(addprefix $(OBJ)/userspace/,emberd.o emberd_guest.o emberd_pool.o \
-	emberd_api.o)
+	emberd_state.o emberd_host.o emberd_api.o emberd_meter.o emberd_metrics.o \
+	emberd_logs.o) $(METER_OBJS)
 
 $(EMBERD_OBJS): CFLAGS += $(API_CFLAGS)
 

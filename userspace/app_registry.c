@@ -126,8 +126,9 @@ static int grow(struct app_registry *reg)
 	return 0;
 }
 
-int app_registry_add(struct app_registry *reg, const struct app_spec *spec,
-		     const struct app_entry **out, struct app_err *err)
+/* Inserts (spec) with (id), or a free id when (id) is EMBER_MAX_APPS. */
+static int insert(struct app_registry *reg, const struct app_spec *spec, uint32_t id,
+		  uint64_t version, const struct app_entry **out, struct app_err *err)
 {
 	struct app_entry *e;
 	bool found;
@@ -136,19 +137,26 @@ int app_registry_add(struct app_registry *reg, const struct app_spec *spec,
 
 	if ((rc = app_registry_check(reg, spec, false, err)))
 		return rc;
+	if (id < EMBER_MAX_APPS && (reg->ids[id / 64] & (1ull << (id % 64)))) {
+		app_fail(err, "id", "app id %u is already in use", id);
+		return -EEXIST;
+	}
 	e = malloc(sizeof(*e));
 	if (!e || grow(reg)) {
 		free(e);
 		app_fail(err, "", "out of memory");
 		return -ENOMEM;
 	}
-	if ((rc = alloc_id(reg, &e->id))) {
+	if (id < EMBER_MAX_APPS) {
+		reg->ids[id / 64] |= 1ull << (id % 64);
+		e->id = id;
+	} else if ((rc = alloc_id(reg, &e->id))) {
 		free(e);
 		app_fail(err, "", "every one of the %d app ids is in use", EMBER_MAX_APPS);
 		return rc;
 	}
 	e->spec = *spec;
-	e->version = 1;
+	e->version = version;
 	at = find(reg, spec->name, &found);
 	memmove(&reg->v[at + 1], &reg->v[at], (reg->n - at) * sizeof(*reg->v));
 	reg->v[at] = e;
@@ -156,6 +164,21 @@ int app_registry_add(struct app_registry *reg, const struct app_spec *spec,
 	if (out)
 		*out = e;
 	return 0;
+}
+
+int app_registry_add(struct app_registry *reg, const struct app_spec *spec,
+		     const struct app_entry **out, struct app_err *err)
+{
+	return insert(reg, spec, EMBER_MAX_APPS, 1, out, err);
+}
+
+int app_registry_restore(struct app_registry *reg, const struct app_spec *spec, uint32_t id,
+			 uint64_t version, const struct app_entry **out, struct app_err *err)
+{
+	if (id >= EMBER_MAX_APPS) /* app_fail() returns -EINVAL */
+		return app_fail(err, "id", "app id %u is out of range (0-%d)", id,
+				EMBER_MAX_APPS - 1);
+	return insert(reg, spec, id, version, out, err);
 }
 
 int app_registry_replace(struct app_registry *reg, const struct app_spec *spec,

@@ -42,6 +42,14 @@ int app_registry_add(struct app_registry *reg, const struct app_spec *spec,
 		     const struct app_entry **out, struct app_err *err)
 	__attribute__((warn_unused_result));
 
+/* app_registry_add() with the (id) and (version) an earlier emberd gave the
+ * app (read back from its state directory at start): the dataplane's maps
+ * are keyed by the id. Also -EEXIST (field "id") when (id) is taken and
+ * -EINVAL when it is out of range. */
+int app_registry_restore(struct app_registry *reg, const struct app_spec *spec, uint32_t id,
+			 uint64_t version, const struct app_entry **out, struct app_err *err)
+	__attribute__((warn_unused_result));
+
 /* app_registry_check(replace) then overwrite the spec; id kept, version+1. */
 int app_registry_replace(struct app_registry *reg, const struct app_spec *spec,
 			 const struct app_entry **out, struct app_err *err)

@@ -142,6 +142,10 @@ int dp_host_addr_del(struct dp *dp, int family, const void *addr);
  * never shares a cache line). last_seen_ns is the maximum, not the sum. */
 int dp_app_counters(struct dp *dp, uint32_t app_id, struct dp_counters *out);
 int dp_guest_counters(struct dp *dp, uint32_t slot, struct dp_counters *out);
+/* Active TCP flows of guest (slot) as the router counts them (+1 per new
+ * flow, -1 at its first FIN/RST): what the autoscaler compares with the
+ * app's target concurrency. Reset to 0 by dp_guest_del(). */
+int dp_guest_load(struct dp *dp, uint32_t slot, uint64_t *active);
 
 /* What `ember dp show` lists. The callbacks return 0 to go on, anything else
  * stops the walk and is returned. */

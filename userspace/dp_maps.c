@@ -274,6 +274,9 @@ int dp_guest_del(struct dp *dp, uint32_t slot)
 	rc = entry_clear(dp, EMBER_MAP_GUESTS, slot);
 	if (rc)
 		return rc;
+	/* The next guest on this slot starts with no flows (the router's
+	 * decrements never go below 0, so late FINs of these flows are harmless). */
+	map_update(dp, EMBER_MAP_GUEST_LOAD, &slot, &(uint64_t){0}, BPF_ANY);
 	/* After the slot is free: a packet between the two writes finds no
 	 * guest there and re-reads ember_flows anyway. */
 	rc = app_bump_svc_gen(dp, v.app_id);

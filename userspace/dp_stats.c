@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Per-CPU counters: read one slot of a per-CPU map and sum it over every possible CPU. */
+/* Counters: one slot of a per-CPU map summed over every possible CPU; a guest's active flows. */
 #include "dp_internal.h"
 
 #include <errno.h>
@@ -54,4 +54,16 @@ int dp_app_counters(struct dp *dp, uint32_t app_id, struct dp_counters *out)
 int dp_guest_counters(struct dp *dp, uint32_t slot, struct dp_counters *out)
 {
 	return sum_percpu(dp, EMBER_MAP_GUEST_STATS, slot, out);
+}
+
+int dp_guest_load(struct dp *dp, uint32_t slot, uint64_t *active)
+{
+	int fd = dp_fd(dp, EMBER_MAP_GUEST_LOAD);
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &slot, active))
+		return dp_fail(dp, -errno, "%s[%u]: %s", EMBER_MAP_GUEST_LOAD, slot,
+			       strerror(errno));
+	return 0;
 }

@@ -43,12 +43,18 @@ static const char usage_text[] =
 	"                   clean exit\n"
 	"  --vmm PATH       the ember-vmm binary (default: ember-vmm next to\n"
 	"                   emberd)\n"
+	"  --scale-ms N     the autoscaler's period while any guest is live: read\n"
+	"                   each live guest's active flows, add or remove guests\n"
+	"                   (1-1000, default 10; 100 ms when nothing is live)\n"
 	"  -v, --verbose    debug log lines\n"
 	"  -h, --help       this text\n"
 	"\n"
 	"Guests: every clone sees eth0 as " EMBERD_GUEST_IP "/24 with gateway " EMBERD_GW_IP "\n"
 	"(answered by the dataplane); one tap per guest, created by emberd and\n"
 	"handed to ember-vmm as an fd, so it disappears with the VMM.\n"
+	"\n"
+	"Restarts: apps (DIR/apps/NAME/app.json) come back at every start; VMMs\n"
+	"left running by an emberd that died are adopted (docs/emberd.md).\n"
 	"\n"
 	"Signals: SIGTERM or SIGINT stop every VMM emberd started, detach the\n"
 	"router, remove the API socket and the pins, and exit 0.\n"
@@ -126,6 +132,8 @@ static void on_tick(struct emberd *d, struct watch *w, uint32_t events)
 	if (read(w->fd, &n, sizeof(n)) != sizeof(n))
 		return;
 	pool_tick(d);
+	if (mono_ns() - d->host_sync_ns > EMBERD_HOST_SYNC_MS * 1000000ull)
+		host_addrs_sync(d);
 }
 
 static void on_api(struct emberd *d, struct watch *w, uint32_t events)
@@ -152,6 +160,7 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 		{"ingress", required_argument, NULL, 'i'},
 		{"pin-root", required_argument, NULL, 'p'},
 		{"vmm", required_argument, NULL, 'm'},
+		{"scale-ms", required_argument, NULL, 'S'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -175,6 +184,18 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 		case 'm':
 			o->vmm = optarg;
 			break;
+		case 'S': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 1000) {
+				fprintf(stderr, "emberd: --scale-ms %s: want 1-1000 (ms)\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->scale_ms = (int)v;
+			break;
+		}
 		case 'v':
 			o->verbose++;
 			break;
@@ -360,7 +381,7 @@ static void teardown(struct emberd *d)
 int main(int argc, char **argv)
 {
 	static struct emberd d = {
-		.o = {.state_dir = "/var/lib/ember", .run_dir = "/run/ember"},
+		.o = {.state_dir = "/var/lib/ember", .run_dir = "/run/ember", .scale_ms = 10},
 		.ep = -1,
 	};
 	int rc;
@@ -387,6 +408,10 @@ int main(int argc, char **argv)
 		rc = setup_api(&d);
 	if (!rc)
 		rc = setup_dp(&d);
+	if (!rc)
+		rc = state_adopt(&d);
+	if (!rc)
+		host_addrs_sync(&d);
 	if (rc)
 		goto out;
 	log_info("ready (vmm %s, state %s)", d.o.vmm, d.o.state_dir);

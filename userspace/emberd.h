@@ -14,6 +14,7 @@
 #include "api.h"
 #include "app_registry.h"
 #include "dp.h"
+#include "emberd_meter.h"
 
 /*
  * emberd runs one thread: every fd it waits on (signalfd, timerfd, the API's
@@ -38,6 +39,7 @@
 #define EMBERD_RETRY_MAX   5	/* failed restores in a row before an app fails */
 #define EMBERD_RESTORE_MAX 120	/* s a restore may take before it is stopped */
 #define EMBERD_BOOT_MAX	   600	/* s from the deploy's boot to its snapshot */
+#define EMBERD_SCALE_IN_MS 2000 /* load low for this long before a guest is removed */
 
 struct emberd;
 
@@ -70,6 +72,7 @@ struct wake_times {
 	uint64_t first;	    /* first packet counted on the guest's slot, 0 = none yet */
 	uint64_t pkts0;	    /* the slot's packet count when it went live */
 	unsigned int guest; /* guest id */
+	bool scale;	    /* not a wake: the autoscaler or min_instances made it live */
 };
 
 struct guest {
@@ -78,8 +81,9 @@ struct guest {
 	unsigned int id;
 	enum guest_state state;
 	pid_t pid;
-	struct watch pidw; /* pidfd */
-	struct watch ctlw; /* control socket (restored clones only) */
+	uint64_t start_ticks; /* /proc/PID/stat starttime: names the process with the PID */
+	struct watch pidw;    /* pidfd */
+	struct watch ctlw;    /* control socket (restored clones only) */
 	char tap[IFNAMSIZ];
 	int ifindex;
 	int slot;	  /* dataplane slot while live, -1 otherwise */
@@ -90,6 +94,7 @@ struct guest {
 	char rbuf[512];
 	size_t rlen;
 	struct wake_times *wake; /* the wake being reported, NULL = none */
+	struct guest_meter meter;
 };
 
 struct eapp {
@@ -105,12 +110,24 @@ struct eapp {
 	bool dp_svc;	     /* services registered */
 	unsigned int failures;
 	uint64_t wakes, wakes_missed;
-	struct wake_times last_wake; /* last reported wake (event 0 = none) */
+	uint64_t scale_outs, scale_ins; /* the autoscaler's decisions */
+	uint64_t low_since;		/* load low enough for one guest fewer since (mono ns) */
+	struct wake_times last_wake;	/* last reported wake (event 0 = none) */
+	struct app_meter meter;
 };
+
+/* One of the host's own addresses (IPv4 in the first 4 bytes). */
+struct host_addr {
+	int family;
+	uint8_t a[16];
+};
+#define EMBERD_HOST_ADDRS   64	 /* host addresses kept in the dataplane */
+#define EMBERD_HOST_SYNC_MS 5000 /* how often they are re-read */
 
 struct emberd_opts {
 	const char *state_dir, *run_dir, *ingress, *pin_root, *vmm;
 	int verbose;
+	int scale_ms; /* tick while any guest is live: the autoscaler's period */
 };
 
 struct emberd {
@@ -128,6 +145,9 @@ struct emberd {
 	int tick_ms;
 	bool stop;
 	uint8_t slot_used[EMBER_MAX_GUESTS];
+	struct host_addr host[EMBERD_HOST_ADDRS]; /* what ember_host_ip holds */
+	unsigned int nhost;
+	uint64_t host_sync_ns;
 };
 
 /* Logging: one line on stderr, prefixed with the level. */
@@ -156,6 +176,10 @@ void tick_set(struct emberd *d, int ms);
 int guest_boot(struct emberd *d, struct eapp *a);
 /* Starts a paused clone from a->dir/snap; 0 or -errno. */
 int guest_restore(struct emberd *d, struct eapp *a);
+/* A guest of (a) for a running VMM a previous emberd started: (pidfd) and
+ * the connected control socket (ctl) are taken over; NULL when out of memory. */
+struct guest *guest_adopt(struct emberd *d, struct eapp *a, unsigned int id, pid_t pid, int pidfd,
+			  int ctl);
 /* Writes a control command; 0 or -errno. */
 int guest_ctl(struct guest *g, enum ctl_cmd cmd);
 /* SIGTERM to its VMM; its pidfd finishes the removal. */
@@ -174,6 +198,23 @@ void pool_tick(struct emberd *d);
 void pool_remove_app(struct emberd *d, struct eapp *a);
 void pool_shutdown(struct emberd *d);
 struct eapp *pool_app_by_name(struct emberd *d, const char *name);
+/* An app re-read from its record with its adopted guests: into the dataplane, ready. */
+void pool_app_adopted(struct emberd *d, struct eapp *a);
+
+/* emberd_host.c: the host's addresses into the dataplane (anti-spoofing). */
+void host_addrs_sync(struct emberd *d);
+
+/* emberd_state.c: records in the state directory, re-adoption at start. */
+int state_app_save(struct emberd *d, const struct eapp *a);
+void state_app_forget(const struct eapp *a);
+void state_guest_save(struct emberd *d, const struct guest *g);
+void state_guest_forget(const struct guest *g);
+/* RUN/gN.ctl, the restore's --control socket; "" when too long for sun_path. */
+void state_ctl_path(struct emberd *d, unsigned int id, char *buf, size_t len);
+/* /proc/PID/stat's starttime, 0 if the process is gone. */
+uint64_t state_proc_start(pid_t pid);
+/* At start, after the dataplane: apps and VMMs back from the records. */
+int state_adopt(struct emberd *d);
 
 /* emberd_api.c: the REST backend. */
 extern const struct api_backend_ops emberd_api_ops;

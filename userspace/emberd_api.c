@@ -26,11 +26,29 @@ static json_t *wake_json(const struct wake_times *w)
 	return j;
 }
 
+/* What (t) counts, in the units of the JSON objects (docs/emberd.md, Metering). */
+static json_t *meter_json(json_t *j, const struct meter_totals *t)
+{
+#define SET(k, v) json_object_set_new(j, k, json_integer((json_int_t)(v)))
+	SET("cpu_ms", t->cpu_ns / 1000000);
+	SET("rss_kib", t->rss_kib);
+	SET("pss_kib", t->pss_kib);
+	SET("pss_kib_s", t->pss_kib_ms / 1000);
+	SET("rx_bytes", t->rx_bytes);
+	SET("tx_bytes", t->tx_bytes);
+	SET("rx_packets", t->rx_packets);
+	SET("tx_packets", t->tx_packets);
+	SET("new_flows", t->new_flows);
+#undef SET
+	return j;
+}
+
 static json_t *app_json(struct emberd *d, const struct eapp *a)
 {
 	const struct app_entry *e = app_registry_get(d->reg, a->name);
 	json_t *j = app_spec_to_json(&e->spec), *g = json_object();
 	unsigned int n[G_STOPPING + 1] = {0};
+	struct meter_totals t;
 
 	for (const struct guest *x = a->guests; x; x = x->next)
 		n[x->state]++;
@@ -46,8 +64,12 @@ static json_t *app_json(struct emberd *d, const struct eapp *a)
 	json_object_set_new(j, "guests", g);
 	json_object_set_new(j, "wakes", json_integer((json_int_t)a->wakes));
 	json_object_set_new(j, "wakes_missed", json_integer((json_int_t)a->wakes_missed));
+	json_object_set_new(j, "scale_outs", json_integer((json_int_t)a->scale_outs));
+	json_object_set_new(j, "scale_ins", json_integer((json_int_t)a->scale_ins));
 	if (a->last_wake.event)
 		json_object_set_new(j, "last_wake", wake_json(&a->last_wake));
+	meter_app_totals(a, &t);
+	json_object_set_new(j, "meter", meter_json(json_object(), &t));
 	return j;
 }
 
@@ -66,6 +88,7 @@ static int app_dir(struct emberd *d, struct eapp *a)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/snap/memory", a->dir);
 	unlink(p);
+	emberd_consoles_forget(a->dir); /* of an earlier app of that name */
 	return 0;
 }
 
@@ -150,7 +173,8 @@ static int be_remove(void *ctx, const char *name, struct api_reply *rep)
 		return api_error(rep, 409, "name", "app \"%s\" is being removed", name);
 	rep->json = json_pack("{s:s,s:s}", "name", name, "state", "removing");
 	rep->status = 202;
-	pool_remove_app(d, a); /* may free (a) */
+	emberd_consoles_forget(a->dir); /* the logs route shows them until now */
+	pool_remove_app(d, a);		/* may free (a) */
 	return 0;
 }
 
@@ -164,6 +188,8 @@ static int be_scale(void *ctx, const char *name, const struct app_scale *sc, str
 		return -1;
 	if (app_scale_apply(&app_registry_get(d->reg, name)->spec, sc, &err))
 		return api_error_app(rep, -EINVAL, &err);
+	if (a->state == APP_READY) /* a restart keeps the new knobs */
+		state_app_save(d, a);
 	rep->json = app_json(d, a);
 	return 0;
 }
@@ -177,10 +203,17 @@ static int be_instances(void *ctx, const char *name, struct api_reply *rep)
 	if (!a)
 		return -1;
 	arr = json_array();
-	for (const struct guest *g = a->guests; g; g = g->next)
-		json_array_append_new(arr, json_pack("{s:i,s:s,s:i,s:s,s:i}", "id", g->id, "state",
-						     guest_state_name(g->state), "pid", g->pid,
-						     "tap", g->tap, "slot", g->slot));
+	for (const struct guest *g = a->guests; g; g = g->next) {
+		char inst[96];
+
+		meter_instance_id(g, inst, sizeof(inst));
+		json_array_append_new(
+			arr,
+			meter_json(json_pack("{s:i,s:s,s:s,s:i,s:s,s:i}", "id", g->id, "instance",
+					     inst, "state", guest_state_name(g->state), "pid",
+					     g->pid, "tap", g->tap, "slot", g->slot),
+				   &g->meter.t));
+	}
 	rep->json = json_pack("{s:o}", "instances", arr);
 	return 0;
 }
@@ -192,4 +225,6 @@ const struct api_backend_ops emberd_api_ops = {
 	.remove = be_remove,
 	.scale = be_scale,
 	.instances = be_instances,
+	.logs = emberd_logs,
+	.metrics = emberd_metrics,
 };

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,9 +131,33 @@ static int guest_spawn(struct emberd *d, struct guest *g, char **argv, int tap, 
 		waitpid(pid, NULL, 0);
 		return rc;
 	}
+	g->start_ticks = state_proc_start(pid);
 	g->next = g->app->guests;
 	g->app->guests = g;
+	state_guest_save(d, g);
 	return 0;
+}
+
+struct guest *guest_adopt(struct emberd *d, struct eapp *a, unsigned int id, pid_t pid, int pidfd,
+			  int ctl)
+{
+	struct guest *g = guest_new(d, a);
+
+	if (!g)
+		return NULL;
+	d->next_guest--; /* guest_new took a fresh id; this one keeps its old one */
+	g->id = id;
+	g->pid = pid;
+	g->pidw.fd = pidfd;
+	g->ctlw.fd = ctl;
+	if (watch_add(d, &g->pidw, EPOLLIN) || watch_add(d, &g->ctlw, EPOLLIN)) {
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, pidfd, NULL); /* the caller keeps both fds */
+		free(g);
+		return NULL;
+	}
+	g->next = a->guests;
+	a->guests = g;
+	return g;
 }
 
 /* The guest's kernel command line: the network every clone shares, then
@@ -211,7 +236,7 @@ int guest_boot(struct emberd *d, struct eapp *a)
 
 int guest_restore(struct emberd *d, struct eapp *a)
 {
-	char snap[PATH_MAX + 8], cons[PATH_MAX + 32], evs[PATH_MAX + 32];
+	char snap[PATH_MAX + 8], cons[PATH_MAX + 32], evs[PATH_MAX + 32], ctl[128];
 	struct guest *g = guest_new(d, a);
 	enum dp_xdp_mode used;
 	int sv[2] = {-1, -1}, tap = -1, rc;
@@ -222,9 +247,24 @@ int guest_restore(struct emberd *d, struct eapp *a)
 	snprintf(snap, sizeof(snap), "%s/snap", a->dir);
 	snprintf(cons, sizeof(cons), "%s/g%u.console", a->dir, g->id);
 	snprintf(evs, sizeof(evs), "%s/g%u.events", a->dir, g->id);
-	char *argv[] = {
-		(char *)d->o.vmm, "restore", "--snapshot-dir", snap, "--net",	 "fd=3", "--paused",
-		"--control-fd",	  "4",	     "--console",      cons, "--events", evs,	 NULL};
+	/* fd 4 is the channel; the socket is how a restarted emberd reconnects. */
+	state_ctl_path(d, g->id, ctl, sizeof(ctl));
+	char *argv[] = {(char *)d->o.vmm,
+			"restore",
+			"--snapshot-dir",
+			snap,
+			"--net",
+			"fd=3",
+			"--paused",
+			"--control-fd",
+			"4",
+			"--console",
+			cons,
+			"--events",
+			evs,
+			ctl[0] ? "--control" : NULL,
+			ctl,
+			NULL};
 
 	tap = tap_create(g);
 	rc = tap < 0 ? tap : 0;
@@ -328,17 +368,40 @@ static void guest_unlink(struct guest *g)
 	}
 }
 
+/* True once (g)'s VMM is gone. A VMM adopted from an earlier emberd is not
+ * our child (waitpid: ECHILD): its pidfd turning readable says it exited. */
+static bool guest_gone(struct guest *g, int *status)
+{
+	struct pollfd p = {.fd = g->pidw.fd, .events = POLLIN};
+	pid_t r = waitpid(g->pid, status, WNOHANG);
+
+	if (r == g->pid)
+		return true;
+	return r < 0 && errno == ECHILD && poll(&p, 1, 0) == 1;
+}
+
+static void guest_free(struct emberd *d, struct guest *g)
+{
+	watch_del(d, &g->pidw);
+	watch_del(d, &g->ctlw);
+	state_guest_forget(g);
+	free(g->wake);
+	free(g);
+}
+
 static void on_pidfd(struct emberd *d, struct watch *w, uint32_t events)
 {
 	struct guest *g = w->obj;
 	int status = 0;
 
 	(void)events;
-	if (waitpid(g->pid, &status, WNOHANG) != g->pid)
+	if (!guest_gone(g, &status))
 		return;
 	watch_del(d, &g->pidw);
 	watch_del(d, &g->ctlw);
+	state_guest_forget(g);
 	guest_unlink(g);
+	meter_guest_exited(d, g);
 	if (g->state == G_BOOTING)
 		pool_boot_done(d, g, status);
 	else
@@ -363,27 +426,26 @@ void guest_reap_all(struct emberd *d, struct eapp *a)
 		kill(g->pid, SIGTERM);
 	for (int i = 0; i < 300 && a->guests; i++) {
 		for (struct guest *g = a->guests, *nx; g; g = nx) {
+			int status;
+
 			nx = g->next;
-			if (waitpid(g->pid, NULL, WNOHANG) != g->pid)
+			if (!guest_gone(g, &status))
 				continue;
-			watch_del(d, &g->pidw);
-			watch_del(d, &g->ctlw);
 			guest_unlink(g);
-			free(g->wake);
-			free(g);
+			guest_free(d, g);
 		}
 		if (a->guests)
 			usleep(10000);
 	}
 	for (struct guest *g = a->guests, *nx; g; g = nx) {
+		struct pollfd p = {.fd = g->pidw.fd, .events = POLLIN};
+
 		nx = g->next;
 		log_err("guest %u (pid %d) ignored SIGTERM: SIGKILL", g->id, g->pid);
 		kill(g->pid, SIGKILL);
-		waitpid(g->pid, NULL, 0);
-		watch_del(d, &g->pidw);
-		watch_del(d, &g->ctlw);
-		free(g->wake);
-		free(g);
+		if (waitpid(g->pid, NULL, 0) < 0)
+			poll(&p, 1, 1000); /* not our child: wait for its pidfd */
+		guest_free(d, g);
 	}
 	a->guests = NULL;
 }

@@ -69,6 +69,7 @@ static void guest_unroute(struct emberd *d, struct guest *g)
 {
 	if (g->slot < 0)
 		return;
+	meter_guest_unroute(d, g);
 	if (dp_guest_del(d->dp, (uint32_t)g->slot))
 		log_err("guest %u: dp_guest_del: %s", g->id, dp_errmsg(d->dp));
 	d->slot_used[g->slot] = 0;
@@ -151,6 +152,7 @@ static void app_ready(struct emberd *d, struct eapp *a)
 	}
 	a->dp_svc = true;
 	a->state = APP_READY;
+	state_app_save(d, a);
 	log_info("app %s: ready (id %u, standby tap ifindex %d)", a->name, a->id,
 		 a->standby_ifindex);
 }
@@ -191,9 +193,27 @@ void pool_guest_paused(struct emberd *d, struct guest *g)
 		log_dbg("app %s: guest %u restored and paused", a->name, g->id);
 	}
 	g->state = G_PAUSED;
+	state_guest_save(d, g);
 	standby_sync(d, a);
 	if (a->state == APP_DEPLOYING && a->standby_ifindex)
 		app_ready(d, a);
+}
+
+static int guest_route(struct emberd *d, struct guest *g, int slot);
+
+void pool_app_adopted(struct emberd *d, struct eapp *a)
+{
+	if (app_dp_set(d, a, 0)) {
+		deploy_fail(a, "dataplane: %s", dp_errmsg(d->dp));
+		return;
+	}
+	/* Live guests are normally still in the pinned live set: re-adding
+	 * them is a no-op then, and repairs a set that lost them. */
+	for (struct guest *g = a->guests; g; g = g->next)
+		if (g->state == G_LIVE && guest_route(d, g, g->slot))
+			guest_stop(d, g);
+	standby_sync(d, a);
+	app_ready(d, a);
 }
 
 static uint64_t us(uint64_t from, uint64_t to)
@@ -201,22 +221,58 @@ static uint64_t us(uint64_t from, uint64_t to)
 	return to > from ? (to - from) / 1000 : 0;
 }
 
+/* The tick: 1 ms while a wake waits for its first packet, the autoscaler's
+ * period while any guest is live, else EMBERD_TICK_MS (refills, timeouts). */
+static void tick_update(struct emberd *d)
+{
+	bool live = false;
+
+	for (struct eapp *a = d->apps; a && !live; a = a->next)
+		for (struct guest *g = a->guests; g && !live; g = g->next)
+			live = g->state == G_LIVE;
+	tick_set(d, d->fast_ticks ? EMBERD_FAST_MS : live ? d->o.scale_ms : EMBERD_TICK_MS);
+}
+
 static void wake_report(struct emberd *d, struct guest *g)
 {
 	struct wake_times *w = g->wake;
 	struct eapp *a = g->app;
 
-	log_info("wake app=%s guest=%u tier=paused event->recv=%" PRIu64
-		 "us recv->resume_sent=%" PRIu64 "us sent->running=%" PRIu64
-		 "us running->ok=%" PRIu64 "us event->first_pkt=%s%" PRIu64 "us",
-		 a->name, g->id, us(w->event, w->recv), us(w->recv, w->sent),
-		 us(w->sent, w->running), us(w->running, w->ok), w->first ? "" : "none/",
-		 us(w->event, w->first));
-	a->last_wake = *w;
+	if (w->scale) {
+		log_info("scale-out app=%s guest=%u sent->running=%" PRIu64
+			 "us running->ok=%" PRIu64 "us",
+			 a->name, g->id, us(w->sent, w->running), us(w->running, w->ok));
+	} else {
+		log_info("wake app=%s guest=%u tier=paused event->recv=%" PRIu64
+			 "us recv->resume_sent=%" PRIu64 "us sent->running=%" PRIu64
+			 "us running->ok=%" PRIu64 "us event->first_pkt=%s%" PRIu64 "us",
+			 a->name, g->id, us(w->event, w->recv), us(w->recv, w->sent),
+			 us(w->sent, w->running), us(w->running, w->ok), w->first ? "" : "none/",
+			 us(w->event, w->first));
+		a->last_wake = *w;
+		meter_wake(a, w);
+	}
 	free(g->wake);
 	g->wake = NULL;
-	if (d->fast_ticks && !--d->fast_ticks)
-		tick_set(d, EMBERD_TICK_MS);
+	if (d->fast_ticks)
+		d->fast_ticks--;
+	tick_update(d);
+}
+
+/* (g) into its app's live set in the dataplane, on (slot). */
+static int guest_route(struct emberd *d, struct guest *g, int slot)
+{
+	static const uint8_t mac[6] = EMBERD_GUEST_MAC;
+	struct dp_guest dg = {.app_id = g->app->id, .tap_ifindex = g->ifindex};
+
+	memcpy(dg.mac, mac, 6);
+	inet_pton(AF_INET, EMBERD_GUEST_IP, dg.ip4);
+	meter_guest_route(d, g, slot);
+	if (dp_guest_add(d->dp, (uint32_t)slot, &dg)) {
+		log_err("guest %u: dp_guest_add: %s", g->id, dp_errmsg(d->dp));
+		return -EIO;
+	}
+	return 0;
 }
 
 /* Resumes (g) and makes it a live guest. The dataplane entry is written
@@ -224,8 +280,6 @@ static void wake_report(struct emberd *d, struct guest *g)
  * queue in the guest's RX ring either way. */
 static int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t recv)
 {
-	static const uint8_t mac[6] = EMBERD_GUEST_MAC;
-	struct dp_guest dg = {.app_id = g->app->id, .tap_ifindex = g->ifindex};
 	struct dp_counters c = {0};
 	int slot = slot_alloc(d);
 
@@ -243,10 +297,7 @@ static int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uin
 	g->wake->event = event ? event : recv;
 	g->wake->recv = recv;
 	g->wake->guest = g->id;
-	memcpy(dg.mac, mac, 6);
-	inet_pton(AF_INET, EMBERD_GUEST_IP, dg.ip4);
-	if (dp_guest_add(d->dp, (uint32_t)slot, &dg)) {
-		log_err("guest %u: dp_guest_add: %s", g->id, dp_errmsg(d->dp));
+	if (guest_route(d, g, slot)) {
 		d->slot_used[slot] = 0;
 		guest_stop(d, g);
 		return -EIO;
@@ -256,8 +307,9 @@ static int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uin
 	g->slot = slot;
 	g->state = G_LIVE;
 	g->live_since = mono_ns();
+	state_guest_save(d, g);
 	d->fast_ticks++;
-	tick_set(d, EMBERD_FAST_MS);
+	tick_update(d);
 	return 0;
 }
 
@@ -296,7 +348,7 @@ void pool_guest_resumed(struct emberd *d, struct guest *g, const char *reply)
 		return;
 	g->wake->ok = mono_ns();
 	g->wake->running = m ? strtoull(m + 8, NULL, 10) : 0;
-	if (g->wake->first)
+	if (g->wake->first || g->wake->scale)
 		wake_report(d, g);
 }
 
@@ -308,6 +360,7 @@ static void guest_sleep(struct emberd *d, struct eapp *a, struct guest *g)
 	if (count(a, G_PAUSED) + count(a, G_RESTORING) < standby_target(d, a) &&
 	    !guest_ctl(g, CTL_PAUSE)) {
 		g->state = G_PAUSED;
+		state_guest_save(d, g);
 		log_info("app %s: guest %u idle: paused, standby again", a->name, g->id);
 	} else {
 		guest_stop(d, g);
@@ -326,7 +379,7 @@ static void tick_live(struct emberd *d, struct eapp *a, struct guest *g, uint64_
 	if (g->wake) {
 		if (!g->wake->first && c.packets > g->wake->pkts0)
 			g->wake->first = now;
-		if ((g->wake->first && g->wake->ok) ||
+		if (((g->wake->first || g->wake->scale) && g->wake->ok) ||
 		    now - g->wake->recv > EMBERD_FIRST_MAX * 1000000ull)
 			wake_report(d, g);
 		return;
@@ -335,6 +388,74 @@ static void tick_live(struct emberd *d, struct eapp *a, struct guest *g, uint64_
 	if (now > last && now - last > s->idle_timeout_ms * 1000000ull &&
 	    count(a, G_LIVE) > s->min_instances)
 		guest_sleep(d, a, g);
+}
+
+/*
+ * The autoscaler, every tick while the app has live guests. The router
+ * counts each live guest's active TCP flows (ember_load: +1 per new flow,
+ * -1 at its first FIN/RST) and gives new flows to the less loaded of two
+ * candidates, so adding a guest spreads new flows at once.
+ * - Out: more than target_concurrency flows per live guest, fewer than
+ *   max_instances live, a paused guest to resume: one more goes live (a
+ *   resume, no wake event). One at a time: the next waits for its "ok".
+ * - In: the flows would fit into one guest fewer at half the target, for
+ *   EMBERD_SCALE_IN_MS, and a live guest has no active flow: that one goes
+ *   (paused or stopped as on idle); never below min_instances or 1 (the
+ *   last one goes by its idle timeout). A guest with flows is never taken:
+ *   the dataplane cannot move an established TCP flow.
+ */
+static void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
+{
+	const struct app_spec *s = app_spec(d, a);
+	struct guest *spare = NULL, *idlest = NULL;
+	uint64_t total = 0, load, least = UINT64_MAX;
+	unsigned int live = 0;
+
+	for (struct guest *g = a->guests; g; g = g->next) {
+		/* A paused guest other than the standby one keeps the standby tap still. */
+		if (g->state == G_PAUSED && (!spare || spare->ifindex == a->standby_ifindex))
+			spare = g;
+		if (g->state != G_LIVE)
+			continue;
+		if (g->wake)
+			return; /* a wake or a scale-out in flight: decide after it */
+		if (dp_guest_load(d->dp, (uint32_t)g->slot, &load))
+			load = 0;
+		live++;
+		total += load;
+		if (load < least) {
+			least = load;
+			idlest = g;
+		}
+	}
+	if (!live)
+		return;
+	if (total > (uint64_t)s->target_concurrency * live) {
+		a->low_since = 0;
+		if (live >= s->max_instances || !spare || guest_activate(d, spare, 0, now))
+			return;
+		spare->wake->scale = true;
+		a->scale_outs++;
+		log_info("app %s: scale out: %" PRIu64 " active flows on %u guest(s), target %u "
+			 "each: guest %u live",
+			 a->name, total, live, s->target_concurrency, spare->id);
+		return;
+	}
+	if (live <= 1 || live <= s->min_instances || least ||
+	    total * 2 > (uint64_t)s->target_concurrency * (live - 1)) {
+		a->low_since = 0;
+		return;
+	}
+	if (!a->low_since)
+		a->low_since = now;
+	if (now - a->low_since < EMBERD_SCALE_IN_MS * 1000000ull)
+		return;
+	a->low_since = 0;
+	a->scale_ins++;
+	log_info("app %s: scale in: %" PRIu64 " active flows on %u guest(s), target %u each: "
+		 "guest %u out",
+		 a->name, total, live, s->target_concurrency, idlest->id);
+	guest_sleep(d, a, idlest);
 }
 
 static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
@@ -354,6 +475,7 @@ static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 		}
 		waking |= g->wake != NULL;
 	}
+	autoscale(d, a, now);
 	/* Refills wait until no wake of the app is in flight: a restore costs
 	 * CPU the waking guest needs. One restore at a time. */
 	if (waking || count(a, G_RESTORING) || a->failures >= EMBERD_RETRY_MAX)
@@ -365,7 +487,8 @@ static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 	if (count(a, G_LIVE) < app_spec(d, a)->min_instances) {
 		for (struct guest *g = a->guests; g; g = g->next)
 			if (g->state == G_PAUSED) {
-				guest_activate(d, g, 0, now);
+				if (!guest_activate(d, g, 0, now))
+					g->wake->scale = true;
 				break;
 			}
 	}
@@ -393,6 +516,8 @@ void pool_tick(struct emberd *d)
 		else if (a->state == APP_DEPLOYING)
 			tick_deploy(d, a, now);
 	}
+	meter_tick(d);
+	tick_update(d);
 }
 
 static void app_free(struct emberd *d, struct eapp *a)
@@ -415,8 +540,8 @@ void pool_guest_exited(struct emberd *d, struct guest *g, int status)
 	struct eapp *a = g->app;
 
 	guest_unroute(d, g);
-	if (g->wake && d->fast_ticks && !--d->fast_ticks)
-		tick_set(d, EMBERD_TICK_MS);
+	if (g->wake && d->fast_ticks)
+		d->fast_ticks--; /* the next tick picks its period again */
 	if (g->state != G_STOPPING) {
 		log_err("app %s: guest %u (%s) exited unexpectedly (wait status 0x%x; see "
 			"%s/g%u.log)",
@@ -454,12 +579,13 @@ static void services_del(struct emberd *d, struct eapp *a)
 
 void pool_remove_app(struct emberd *d, struct eapp *a)
 {
+	state_app_forget(a);
 	services_del(d, a);
 	a->state = APP_REMOVING;
 	for (struct guest *g = a->guests; g; g = g->next) {
 		guest_unroute(d, g);
-		if (g->wake && d->fast_ticks && !--d->fast_ticks)
-			tick_set(d, EMBERD_TICK_MS);
+		if (g->wake && d->fast_ticks)
+			d->fast_ticks--;
 		free(g->wake);
 		g->wake = NULL;
 		guest_stop(d, g);

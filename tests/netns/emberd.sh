@@ -13,106 +13,43 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/guest.sh
 
 guest_require
-for f in build/bin/emberd build/tests/emberd_peer; do
-	[ -x "$f" ] || fail "$f is missing: run 'make all' first"
-done
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || skip "no bpffs"
+. tests/lib/emberd_env.sh
 
 READY_TIMEOUT=${EMBER_TEST_READY_TIMEOUT:-900} # s: nested TCG boots slowly
 IDLE_MS=3000 # long enough for the warm request to find the guest live under TCG
 VIP=10.100.0.10
-H=emberd-h-$$
-C=emberd-c-$$
-WORK=$(mktemp -d /tmp/emberd-test.XXXXXX)
-PIN=/sys/fs/bpf/emberd-test-$$
-SOCK=$WORK/run/api.sock
-EMBERD_PID=""
-VMM_PIDS=""
-
-children() { cat /proc/"$1"/task/*/children 2>/dev/null; }
-
-emberd_cleanup() {
-	if [ -n "$EMBERD_PID" ] && kill -0 "$EMBERD_PID" 2>/dev/null; then
-		VMM_PIDS="$VMM_PIDS $(children "$EMBERD_PID")"
-		kill "$EMBERD_PID"
-		for _ in $(seq 100); do kill -0 "$EMBERD_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$EMBERD_PID" 2>/dev/null
-	fi
-	for p in $VMM_PIDS; do kill -9 "$p" 2>/dev/null; done
-	ip netns del "$H" 2>/dev/null
-	ip netns del "$C" 2>/dev/null
-	rm -rf "$PIN" "$WORK"
-	guest_cleanup
-}
-trap emberd_cleanup EXIT
+env_init emberd
+trap env_cleanup EXIT
 
 show_logs() {
+	echo "--- dataplane:"
+	ip netns exec "$H" build/bin/ember dp --pin "$PIN" show 2>&1 | head -n 40
+	ip -n "$H" -s -o link show | awk '{print $2, $3, "rx", $27, $28, "tx", $40, $41}' | grep -v lo
 	echo "--- emberd:"; tail -n 40 "$WORK/emberd.log"
 	for f in "$WORK"/state/apps/demo/*.log "$WORK"/state/apps/demo/*.console; do
 		[ -s "$f" ] && { echo "--- $f:"; tail -n 15 "$f"; }
 	done
 }
 die() { show_logs; fail "$*"; }
-
-api() { curl -sS --max-time 30 --unix-socket "$SOCK" "$@"; }
-app() { api http://localhost/v1/apps/demo | jq -c "$@"; } # JQ-FILTER: a field of the app
-retrans() { # TCP segments retransmitted by the client namespace
-	ip netns exec "$C" awk '/^Tcp:/ { if (!c) { for (i = 1; i <= NF; i++)
-		if ($i == "RetransSegs") c = i } else print $c }' /proc/net/snmp
-}
+app() { app_of demo "$@"; }
 get() { ip netns exec "$C" build/tests/http_get -t "$1" "$VIP" 80 /; }
 
-# --- network: client -- veth -- host (router on rtr0); guests' taps are emberd's
-ip netns add "$H" && ip netns add "$C" || fail "cannot create namespaces"
-ip -n "$H" link set lo up && ip -n "$C" link set lo up
-ip -n "$H" link add rtr0 type veth peer name cli0 netns "$C" || fail "veth"
-ip -n "$H" addr add 10.99.0.1/24 dev rtr0
-ip -n "$C" addr add 10.99.0.2/24 dev cli0
-ip -n "$H" link set rtr0 up && ip -n "$C" link set cli0 up
-ip -n "$C" route add 10.100.0.0/24 via 10.99.0.1
-# bpf_fib_lookup in the guest program needs forwarding on.
-ip netns exec "$H" sysctl -qw net.ipv4.conf.all.forwarding=1
-ip netns exec "$C" build/tests/emberd_peer cli0 || fail "preparing cli0"
-ip -n "$H" neigh replace 10.99.0.2 lladdr "$(ip netns exec "$C" cat /sys/class/net/cli0/address)" \
-	dev rtr0 nud permanent
-
-# --- emberd
-ip netns exec "$H" build/bin/emberd --state-dir "$WORK/state" --run-dir "$WORK/run" \
-	--ingress rtr0 --pin-root "$PIN" -v 2>"$WORK/emberd.log" &
-EMBERD_PID=$!
-# Loading the programs takes ~20 s of verifier time under nested TCG.
-for _ in $(seq 1200); do
-	grep -q ' info: ready ' "$WORK/emberd.log" && break
-	kill -0 "$EMBERD_PID" 2>/dev/null || die "emberd exited during setup"
-	sleep 0.25
-done
-[ -S "$SOCK" ] || die "emberd did not create $SOCK"
+env_net
+env_emberd -v
 grep -o 'router attached to rtr0 in [a-z]* mode' "$WORK/emberd.log" || die "no router"
 [ "$(api http://localhost/v1/health | jq -r .status)" = ok ] || die "GET /v1/health"
 
 # --- deploy: 202, then deploying -> ready
-cat >"$WORK/demo.json" <<EOF
-{"name": "demo", "image": {"kernel": "$PWD/build/guest/vmlinux",
- "initrd": "$PWD/build/guest/initramfs.cpio"},
- "services": [{"vip": "$VIP", "port": 80}], "mem_mib": 256,
- "idle_timeout_ms": $IDLE_MS, "standby": 1}
-EOF
-code=$(api -o "$WORK/deploy.out" -w '%{http_code}' -X POST --data-binary @"$WORK/demo.json" \
-	http://localhost/v1/apps)
+env_demo_spec demo "$VIP" "$IDLE_MS" >"$WORK/demo.json"
+code=$(env_deploy "$WORK/demo.json")
 [ "$code" = 202 ] || die "deploy answered $code: $(cat "$WORK/deploy.out")"
 echo "ok: deploy answered 202 ($(jq -r .state <"$WORK/deploy.out"))"
+progress() {
+	echo "... deploying for $2 s: guests $(app -c .guests)," \
+		"console: $(tail -n 1 "$WORK/state/apps/demo/boot.console" 2>/dev/null)"
+}
 t0=$(date +%s)
-while :; do
-	st=$(app -r .state)
-	[ "$st" = ready ] && break
-	[ "$st" = deploying ] || die "app state '$st': $(app .error)"
-	[ $(($(date +%s) - t0)) -lt "$READY_TIMEOUT" ] || die "not ready after $READY_TIMEOUT s"
-	if [ $((($(date +%s) - t0) % 60)) = 59 ]; then # progress of a slow (nested) boot
-		echo "... deploying for $(($(date +%s) - t0)) s: guests $(app -c .guests)," \
-			"console: $(tail -n 1 "$WORK/state/apps/demo/boot.console" 2>/dev/null)"
-	fi
-	sleep 1
-done
+env_wait_ready demo "$READY_TIMEOUT" progress
 echo "ok: ready after $(($(date +%s) - t0)) s, guests $(app .guests)"
 [ "$(app .guests.live)" = 0 ] || die "live guests before any request"
 [ "$(app .guests.paused)" -ge 1 ] || die "no paused standby guest"
@@ -165,6 +102,49 @@ body=$(get 30000) || die "GET after scale-to-zero failed"
 [ "$(app .wakes)" = 2 ] || die "wakes = $(app .wakes), want 2"
 echo "ok: second wake from zero: $body"
 
+# --- kill -9 of emberd: warm traffic keeps flowing through the pinned maps;
+# a new emberd re-adopts the same VMMs from its state directory, pauses the
+# live one when idle through its control socket, and wakes the app again.
+# A long idle timeout meanwhile (saved in the app's record by the PATCH) so
+# the guest stays live across the restart however slow the machine is.
+ids() { api http://localhost/v1/apps/demo/instances | jq -r "[.instances[] | $1] | sort | join(\" \")"; }
+scale() { api -o /dev/null -w '%{http_code}' -X PATCH -d "$1" http://localhost/v1/apps/demo/scale; }
+[ "$(scale '{"idle_timeout_ms": 120000}')" = 200 ] || die "PATCH .../scale failed"
+get 30000 >/dev/null || die "GET before the kill failed"
+for _ in $(seq 600); do # the refill after a wake: restoring guests are not adopted
+	[ "$(app .guests.starting)" = 0 ] && [ "$(app .guests.paused)" -ge 1 ] && break
+	sleep 0.1
+done
+before=$(ids '"\(.pid)/\(.state)"')
+case $before in *live*) ;; *) die "no live guest after the second wake: $before" ;; esac
+kill -9 "$EMBERD_PID"
+wait "$EMBERD_PID" 2>/dev/null
+EMBERD_PID=""
+body=$(get 10000) || die "a warm GET while emberd was dead failed"
+echo "ok: emberd killed (-9); a warm GET still answered through the pinned maps: $body"
+env_emberd -v
+grep 'adopted guest' "$WORK/emberd.log" || die "no guest adopted"
+after=$(ids '"\(.pid)/\(.state)"')
+[ "$after" = "$before" ] || die "after the restart the guests are '$after', before '$before'"
+[ "$(app -r .state)" = ready ] || die "demo is '$(app -r .state)' after the restart"
+body=$(get 10000) || die "a warm GET after the restart failed"
+[ "$(app .wakes)" = 0 ] || die "the warm GET after the restart needed a wake"
+echo "ok: the restarted emberd adopted the same VMMs ($after); warm GET: $body"
+[ "$(app .idle_timeout_ms)" = 120000 ] || die "the scaled idle timeout did not survive the restart"
+[ "$(scale "{\"idle_timeout_ms\": $IDLE_MS}")" = 200 ] || die "PATCH .../scale failed"
+for _ in $(seq 600); do
+	[ "$(app .guests.live)" = 0 ] && [ "$(app .guests.stopping)" = 0 ] && break
+	sleep 0.1
+done
+[ "$(app .guests.live)" = 0 ] || die "the adopted live guest never went idle"
+for p in $before; do
+	case $p in */live) alive "${p%/*}" &&
+		die "the adopted idle guest ${p%/*} is still running (the pool was full)" ;; esac
+done
+body=$(get 30000) || die "GET after the adopted guest's scale-to-zero failed"
+[ "$(app .wakes)" = 1 ] || die "wakes = $(app .wakes) after the restart, want 1"
+echo "ok: the adopted guest went idle (stopped: the pool was full), a GET woke the app: $body"
+
 # --- a second app, then DELETE: its VMMs and taps go, the first app stays
 sed -e 's/"demo"/"demo2"/' -e "s/\"$VIP\"/\"10.100.0.11\"/" "$WORK/demo.json" >"$WORK/demo2.json"
 code=$(api -o /dev/null -w '%{http_code}' -X POST --data-binary @"$WORK/demo2.json" \
@@ -191,8 +171,8 @@ for t in $taps2; do ip -n "$H" link show "$t" >/dev/null 2>&1 && die "tap $t of 
 [ "$(app -r .state)" = ready ] || die "demo is no longer ready after demo2's DELETE"
 echo "ok: demo2 deployed, DELETE: 202, then 404, its VMMs ($(echo $pids2)) and taps gone"
 
-# --- SIGTERM: nothing left behind
-VMM_PIDS=$(children "$EMBERD_PID")
+# --- SIGTERM: nothing left behind (adopted VMMs are not emberd's children)
+VMM_PIDS=$(echo $(children "$EMBERD_PID") $(ids .pid) | tr " " "\n" | sort -u)
 [ -n "$VMM_PIDS" ] || die "emberd has no VMM children"
 kill "$EMBERD_PID"
 for _ in $(seq 300); do kill -0 "$EMBERD_PID" 2>/dev/null || break; sleep 0.1; done
@@ -202,7 +182,7 @@ rc=$?
 EMBERD_PID=""
 [ "$rc" = 0 ] || die "emberd exited $rc after SIGTERM"
 for p in $VMM_PIDS; do
-	kill -0 "$p" 2>/dev/null && die "VMM $p survived emberd's SIGTERM"
+	alive "$p" && die "VMM $p survived emberd's SIGTERM"
 done
 taps=$(ip -n "$H" -o link show | grep -c ': ember[0-9]')
 [ "$taps" = 0 ] || die "$taps tap(s) left: $(ip -n "$H" -o link show | grep ': ember')"

@@ -134,6 +134,38 @@ static void test_order_and_ids(void **state)
 	app_registry_free(reg);
 }
 
+/* A restarted emberd puts apps back under their old ids; new apps skip them. */
+static void test_restore_ids(void **state)
+{
+	struct app_registry *reg = app_registry_new();
+	struct app_spec a = app("a", "10.3.0.1", 80, "tcp"), b = app("b", "10.3.0.2", 80, "tcp");
+	struct app_spec c = app("c", "10.3.0.3", 80, "tcp"), b2 = app("b2", "10.3.0.2", 80, "tcp");
+	const struct app_entry *e;
+	struct app_err err;
+
+	(void)state;
+	assert_int_equal(app_registry_restore(reg, &a, 0, 7, &e, &err), 0);
+	assert_int_equal(e->id, 0);
+	assert_int_equal(e->version, 7);
+	assert_int_equal(app_registry_restore(reg, &b, 2, 1, NULL, &err), 0);
+	/* The next fresh app gets the lowest id nobody holds: 1. */
+	assert_int_equal(app_registry_add(reg, &c, &e, &err), 0);
+	assert_int_equal(e->id, 1);
+	/* Taken id, out-of-range id, and a service claimed by "b": refused. */
+	assert_int_equal(app_registry_del(reg, "c"), 0);
+	assert_int_equal(app_registry_restore(reg, &c, 2, 1, NULL, &err), -EEXIST);
+	assert_string_equal(err.field, "id");
+	assert_non_null(strstr(err.msg, "app id 2 is already in use"));
+	assert_int_equal(app_registry_restore(reg, &c, EMBER_MAX_APPS, 1, NULL, &err), -EINVAL);
+	assert_int_equal(app_registry_restore(reg, &b2, 5, 1, NULL, &err), -EADDRINUSE);
+	assert_int_equal(app_registry_count(reg), 2);
+	/* A deleted restored app frees its id. */
+	assert_int_equal(app_registry_del(reg, "b"), 0);
+	assert_int_equal(app_registry_restore(reg, &c, 2, 1, &e, &err), 0);
+	assert_int_equal(e->id, 2);
+	app_registry_free(reg);
+}
+
 static void test_many(void **state)
 {
 	struct app_registry *reg = app_registry_new();
@@ -171,7 +203,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_get_del), cmocka_unit_test(test_conflicts),
 		cmocka_unit_test(test_replace),	    cmocka_unit_test(test_order_and_ids),
-		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_many),	    cmocka_unit_test(test_restore_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
