@@ -20,3 +20,19 @@ $(BENCHBIN)/dataplane: $(DATAPLANE_BENCH_OBJS) $(DP_LIB_OBJS)
 ifeq ($(DP_READY),yes)
 BENCHES += $(BENCHBIN)/dataplane
 endif
+
+# --- loadgen (owner: loadgen helper) ---
+# Open-loop HTTP/1.1 load generator for the e2e benchmark (bench/loadgen*.c; its
+# pure parts in loadgen_stats.c, unit-tested by tests/unit/test_loadgen.c). A tool,
+# not a benchmark: it goes next to http_get in $(TESTBIN), because bench/run.sh
+# would run any executable in $(BENCHBIN) as a benchmark.
+LOADGEN := $(TESTBIN)/loadgen
+LOADGEN_OBJS := $(addprefix $(OBJ)/bench/,loadgen.o loadgen_engine.o loadgen_stats.o)
+
+$(LOADGEN): $(LOADGEN_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
+ALL_BINS += $(LOADGEN)
+# --- end loadgen ---

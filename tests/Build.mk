@@ -279,3 +279,15 @@ $(TESTBIN)/test_cli_app: $(OBJ)/tests/unit/test_cli_app.o $(OBJ)/tests/unit/api_
 
 TESTS += $(TESTBIN)/test_cli_app
 # --- end ember CLI app commands ---
+
+# --- loadgen unit tests (tests/unit/test_loadgen.c; owner: loadgen helper) ---
+# The pure parts of bench/loadgen (percentiles, schedule, arguments, report lines).
+$(OBJ)/tests/unit/test_loadgen.o: CFLAGS += -Ibench
+
+$(TESTBIN)/test_loadgen: $(OBJ)/tests/unit/test_loadgen.o $(OBJ)/bench/loadgen_stats.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_loadgen
+# --- end loadgen unit tests ---

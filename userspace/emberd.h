@@ -73,6 +73,8 @@ struct wake_times {
 	uint64_t pkts0;	    /* the slot's packet count when it went live */
 	unsigned int guest; /* guest id */
 	bool scale;	    /* not a wake: the autoscaler or min_instances made it live */
+	uint64_t restore;   /* tier 3: the restore started (0: tier 2, a paused guest) */
+	uint64_t restored;  /* tier 3: the restored clone answered "ok paused" */
 };
 
 struct guest {
@@ -89,6 +91,7 @@ struct guest {
 	int slot;	  /* dataplane slot while live, -1 otherwise */
 	uint64_t started; /* boot or restore started (CLOCK_MONOTONIC ns) */
 	uint64_t live_since;
+	uint64_t t3_event, t3_recv; /* a tier-3 wake waits for this restore (recv 0 = none) */
 	enum ctl_cmd pending[8];
 	unsigned int npending;
 	char rbuf[512];
@@ -111,8 +114,11 @@ struct eapp {
 	unsigned int failures;
 	uint64_t wakes, wakes_missed;
 	uint64_t scale_outs, scale_ins; /* the autoscaler's decisions */
-	uint64_t low_since;		/* load low enough for one guest fewer since (mono ns) */
-	struct wake_times last_wake;	/* last reported wake (event 0 = none) */
+	uint64_t wakes_restore;		/* wakes served by a restore (tier 3) */
+	int spare_fd, spare_ifindex;	/* the spare tap (standby 0), fd -1 = none */
+	char spare_tap[IFNAMSIZ];
+	uint64_t low_since;	     /* load low enough for one guest fewer since (mono ns) */
+	struct wake_times last_wake; /* last reported wake (event 0 = none) */
 	struct app_meter meter;
 };
 
@@ -174,8 +180,12 @@ void tick_set(struct emberd *d, int ms);
 /* emberd_guest.c: VMM processes, taps, control channel. */
 /* Starts the deploy's boot VMM of (a); 0 or -errno (then a->error says why). */
 int guest_boot(struct emberd *d, struct eapp *a);
-/* Starts a paused clone from a->dir/snap; 0 or -errno. */
-int guest_restore(struct emberd *d, struct eapp *a);
+/* Starts a paused clone from a->dir/snap, on a new tap or (on_spare) on
+ * the app's spare tap; the new guest is a->guests. 0 or -errno. */
+int guest_restore(struct emberd *d, struct eapp *a, bool on_spare);
+/* The app's spare tap (standby 0: packets of a wake queue there); 0 or -errno. */
+int spare_tap_open(struct emberd *d, struct eapp *a);
+void spare_tap_close(struct eapp *a);
 /* A guest of (a) for a running VMM a previous emberd started: (pidfd) and
  * the connected control socket (ctl) are taken over; NULL when out of memory. */
 struct guest *guest_adopt(struct emberd *d, struct eapp *a, unsigned int id, pid_t pid, int pidfd,

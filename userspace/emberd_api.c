@@ -16,6 +16,9 @@ static json_t *wake_json(const struct wake_times *w)
 
 #define US(a, b) json_integer((json_int_t)(w->b > w->a ? (w->b - w->a) / 1000 : 0))
 	json_object_set_new(j, "guest", json_integer(w->guest));
+	json_object_set_new(j, "tier", json_string(w->restore ? "restore" : "paused"));
+	if (w->restore) /* tier 3: recv -> restore started -> paused -> resume sent */
+		json_object_set_new(j, "restore_to_paused_us", US(restore, restored));
 	json_object_set_new(j, "event_to_recv_us", US(event, recv));
 	json_object_set_new(j, "recv_to_resume_sent_us", US(recv, sent));
 	json_object_set_new(j, "resume_sent_to_running_us", US(sent, running));
@@ -66,6 +69,7 @@ static json_t *app_json(struct emberd *d, const struct eapp *a)
 	json_object_set_new(j, "wakes_missed", json_integer((json_int_t)a->wakes_missed));
 	json_object_set_new(j, "scale_outs", json_integer((json_int_t)a->scale_outs));
 	json_object_set_new(j, "scale_ins", json_integer((json_int_t)a->scale_ins));
+	json_object_set_new(j, "wakes_restore", json_integer((json_int_t)a->wakes_restore));
 	if (a->last_wake.event)
 		json_object_set_new(j, "last_wake", wake_json(&a->last_wake));
 	meter_app_totals(a, &t);
@@ -110,6 +114,7 @@ static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *r
 	snprintf(a->name, sizeof(a->name), "%s", spec->name);
 	a->id = e->id;
 	a->state = APP_DEPLOYING;
+	a->spare_fd = -1;
 	a->next = d->apps;
 	d->apps = a;
 	rc = app_dir(d, a);

@@ -31,20 +31,20 @@ const char *guest_state_name(enum guest_state s)
  * it. IFF_VNET_HDR as ember-vmm's own tap=NAME path uses. Brought up here:
  * the router only redirects into a running device.
  */
-static int tap_create(struct guest *g)
+static int tap_open(unsigned int id, char name[IFNAMSIZ], int *ifindex)
 {
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), s, rc = 0;
 
 	if (fd < 0)
 		return -errno;
-	snprintf(ifr.ifr_name, IFNAMSIZ, "ember%u", g->id);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "ember%u", id);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		rc = -errno;
 		close(fd);
 		return rc;
 	}
-	snprintf(g->tap, sizeof(g->tap), "%s", ifr.ifr_name);
+	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		rc = -errno;
@@ -53,7 +53,7 @@ static int tap_create(struct guest *g)
 		rc = -errno;
 	if (!rc && ioctl(s, SIOCGIFINDEX, &ifr) < 0)
 		rc = -errno;
-	g->ifindex = ifr.ifr_ifindex;
+	*ifindex = ifr.ifr_ifindex;
 	if (s >= 0)
 		close(s);
 	if (rc) {
@@ -61,6 +61,45 @@ static int tap_create(struct guest *g)
 		return rc;
 	}
 	return fd;
+}
+
+static int tap_create(struct guest *g)
+{
+	return tap_open(g->id, g->tap, &g->ifindex);
+}
+
+/*
+ * The spare tap of an app that keeps no paused guest (standby 0): emberd
+ * holds its fd, nothing reads it, and it is the app's standby tap, so the
+ * packets of a wake queue in it (up to the tap's queue length). The wake
+ * then restores a clone onto this very tap (tier 3), and the new guest
+ * reads them first thing.
+ */
+int spare_tap_open(struct emberd *d, struct eapp *a)
+{
+	enum dp_xdp_mode used;
+	int fd = tap_open(++d->next_guest, a->spare_tap, &a->spare_ifindex);
+
+	if (fd < 0) {
+		log_err("app %s: creating a spare tap: %s", a->name, strerror(-fd));
+		return fd;
+	}
+	if (dp_attach_guest(d->dp, a->spare_ifindex, DP_XDP_AUTO, &used)) {
+		log_err("app %s: spare tap %s: %s", a->name, a->spare_tap, dp_errmsg(d->dp));
+		close(fd);
+		return -EIO;
+	}
+	a->spare_fd = fd;
+	log_dbg("app %s: spare tap %s (ifindex %d)", a->name, a->spare_tap, a->spare_ifindex);
+	return 0;
+}
+
+void spare_tap_close(struct eapp *a)
+{
+	if (a->spare_fd >= 0)
+		close(a->spare_fd); /* the kernel removes the tap */
+	a->spare_fd = -1;
+	a->spare_ifindex = 0;
 }
 
 /* In the child: tap -> fd 3, control socket -> fd 4, output to (log). */
@@ -234,7 +273,7 @@ int guest_boot(struct emberd *d, struct eapp *a)
 	return 0;
 }
 
-int guest_restore(struct emberd *d, struct eapp *a)
+int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 {
 	char snap[PATH_MAX + 8], cons[PATH_MAX + 32], evs[PATH_MAX + 32], ctl[128];
 	struct guest *g = guest_new(d, a);
@@ -266,10 +305,18 @@ int guest_restore(struct emberd *d, struct eapp *a)
 			ctl,
 			NULL};
 
-	tap = tap_create(g);
+	if (on_spare) { /* the spare tap is the VMM's now, its guest program on it */
+		tap = a->spare_fd;
+		g->ifindex = a->spare_ifindex;
+		snprintf(g->tap, sizeof(g->tap), "%s", a->spare_tap);
+		a->spare_fd = -1;
+		a->spare_ifindex = 0;
+	} else {
+		tap = tap_create(g);
+	}
 	rc = tap < 0 ? tap : 0;
 	/* The guest program answers the guest's ARP and NATs its replies. */
-	if (!rc && dp_attach_guest(d->dp, g->ifindex, DP_XDP_AUTO, &used))
+	if (!rc && !on_spare && dp_attach_guest(d->dp, g->ifindex, DP_XDP_AUTO, &used))
 		rc = -EIO;
 	if (!rc && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		rc = -errno;

@@ -99,13 +99,15 @@ static void wakes_out(FILE *f, struct emberd *d)
 	const char *h = "ember_app_wake_latency_seconds";
 
 	prom_family(f, "ember_app_wakes_total", "counter",
-		    "Wakes that resumed a guest, by tier (restore: reserved, not built yet).");
+		    "Wakes that made a guest live, by tier: paused = a paused guest resumed, "
+		    "restore = a clone restored onto the spare tap (standby 0).");
 	for (struct eapp *a = d->apps; a; a = a->next) {
 		struct prom_label l[] = {{"app", a->name}, {"tier", "paused"}};
 
-		prom_sample(f, "ember_app_wakes_total", l, 2, a->wakes - a->wakes_missed, 0);
+		prom_sample(f, "ember_app_wakes_total", l, 2,
+			    a->wakes - a->wakes_missed - a->wakes_restore, 0);
 		l[1].value = "restore";
-		prom_sample(f, "ember_app_wakes_total", l, 2, 0, 0);
+		prom_sample(f, "ember_app_wakes_total", l, 2, a->wakes_restore, 0);
 	}
 	prom_family(f, "ember_app_wakes_missed_total", "counter",
 		    "Wake events that found no paused guest to resume.");

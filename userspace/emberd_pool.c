@@ -35,13 +35,10 @@ static const struct app_spec *app_spec(struct emberd *d, const struct eapp *a)
 	return &app_registry_get(d->reg, a->name)->spec;
 }
 
-/* Paused guests kept ready. standby 0 would need a restore on the wake path
- * (tier 3), which is not built: one is kept anyway (docs/emberd.md). */
+/* Paused guests kept ready; 0: none, a wake restores one (tier 3). */
 static unsigned int standby_target(struct emberd *d, const struct eapp *a)
 {
-	unsigned int n = app_spec(d, a)->standby;
-
-	return n ? n : 1;
+	return app_spec(d, a)->standby;
 }
 
 static unsigned int count(const struct eapp *a, enum guest_state s)
@@ -95,8 +92,9 @@ static int app_dp_set(struct emberd *d, struct eapp *a, int standby)
 /*
  * Keeps the app's standby tap on a paused guest: the current one while it is
  * paused, else any paused one; with none, the current tap while its guest
- * exists (it is live: nothing queues there), else none (packets then drop
- * as NO_TARGET until a clone is ready). A changed standby re-arms the wake.
+ * exists (live, or a tier-3 restore on the spare tap), else the spare tap
+ * (standby 0), else none (packets then drop as NO_TARGET until a clone is
+ * ready). A changed standby re-arms the wake.
  */
 static void standby_sync(struct emberd *d, struct eapp *a)
 {
@@ -113,7 +111,7 @@ static void standby_sync(struct emberd *d, struct eapp *a)
 	}
 	if (cur && cur->state == G_PAUSED)
 		return;
-	want = paused ? paused->ifindex : cur ? cur->ifindex : 0;
+	want = paused ? paused->ifindex : cur ? cur->ifindex : a->spare_ifindex;
 	if (want == a->standby_ifindex)
 		return;
 	if (app_dp_set(d, a, want))
@@ -180,9 +178,12 @@ void pool_boot_done(struct emberd *d, struct guest *g, int status)
 		deploy_fail(a, "dataplane: %s", dp_errmsg(d->dp));
 		return;
 	}
-	if (guest_restore(d, a))
+	if (guest_restore(d, a, false))
 		deploy_fail(a, "cannot start a paused clone");
 }
+
+static int guest_route(struct emberd *d, struct guest *g, int slot);
+static int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t recv);
 
 void pool_guest_paused(struct emberd *d, struct guest *g)
 {
@@ -193,13 +194,21 @@ void pool_guest_paused(struct emberd *d, struct guest *g)
 		log_dbg("app %s: guest %u restored and paused", a->name, g->id);
 	}
 	g->state = G_PAUSED;
+	if (g->t3_recv) { /* a wake waits for this clone (tier 3): resume it now */
+		uint64_t event = g->t3_event, recv = g->t3_recv;
+
+		g->t3_recv = 0;
+		if (!guest_activate(d, g, event, recv)) {
+			g->wake->restore = g->started;
+			g->wake->restored = mono_ns();
+			return;
+		}
+	}
 	state_guest_save(d, g);
 	standby_sync(d, a);
 	if (a->state == APP_DEPLOYING && a->standby_ifindex)
 		app_ready(d, a);
 }
-
-static int guest_route(struct emberd *d, struct guest *g, int slot);
 
 void pool_app_adopted(struct emberd *d, struct eapp *a)
 {
@@ -243,12 +252,17 @@ static void wake_report(struct emberd *d, struct guest *g)
 			 "us running->ok=%" PRIu64 "us",
 			 a->name, g->id, us(w->sent, w->running), us(w->running, w->ok));
 	} else {
-		log_info("wake app=%s guest=%u tier=paused event->recv=%" PRIu64
-			 "us recv->resume_sent=%" PRIu64 "us sent->running=%" PRIu64
+		char t3[96] = "";
+
+		if (w->restore) /* tier 3: recv -> restore -> paused -> resume sent */
+			snprintf(t3, sizeof(t3), " restore->paused=%" PRIu64 "us",
+				 us(w->restore, w->restored));
+		log_info("wake app=%s guest=%u tier=%s event->recv=%" PRIu64
+			 "us recv->resume_sent=%" PRIu64 "us%s sent->running=%" PRIu64
 			 "us running->ok=%" PRIu64 "us event->first_pkt=%s%" PRIu64 "us",
-			 a->name, g->id, us(w->event, w->recv), us(w->recv, w->sent),
-			 us(w->sent, w->running), us(w->running, w->ok), w->first ? "" : "none/",
-			 us(w->event, w->first));
+			 a->name, g->id, w->restore ? "restore" : "paused", us(w->event, w->recv),
+			 us(w->recv, w->sent), t3, us(w->sent, w->running), us(w->running, w->ok),
+			 w->first ? "" : "none/", us(w->event, w->first));
 		a->last_wake = *w;
 		meter_wake(a, w);
 	}
@@ -313,6 +327,24 @@ static int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uin
 	return 0;
 }
 
+/* Tier 3: no paused guest. A clone is restored onto the spare tap, where
+ * the wake's packets wait; pool_guest_paused() resumes it. 1: restoring,
+ * 2: a restore for an earlier event is under way (the router re-armed
+ * meanwhile), 0: no spare tap or the restore failed. */
+static int wake_restore(struct emberd *d, struct eapp *a, uint64_t event, uint64_t recv)
+{
+	for (struct guest *g = a->guests; g; g = g->next)
+		if (g->t3_recv)
+			return 2;
+	if (a->spare_fd < 0 || guest_restore(d, a, true))
+		return 0;
+	a->guests->t3_event = event ? event : recv;
+	a->guests->t3_recv = recv;
+	log_dbg("app %s: wake: restoring guest %u onto the spare tap %s", a->name, a->guests->id,
+		a->guests->tap);
+	return 1;
+}
+
 int pool_wake(void *ctx, const struct dp_wake_event *ev)
 {
 	uint64_t recv = mono_ns();
@@ -324,19 +356,30 @@ int pool_wake(void *ctx, const struct dp_wake_event *ev)
 		log_dbg("wake for app id %u, which is not ready", ev->app_id);
 		return 0;
 	}
-	a->wakes++;
 	for (struct guest *g = a->guests; g; g = g->next) {
 		if (g->state != G_PAUSED)
 			continue;
 		if (!pick || g->ifindex == a->standby_ifindex)
 			pick = g;
 	}
-	if (!pick || guest_activate(d, pick, ev->ts_ns, recv)) {
-		a->wakes_missed++;
-		log_err("app %s: wake with no paused guest to resume (the router re-arms)",
-			a->name);
+	if (pick && !guest_activate(d, pick, ev->ts_ns, recv)) {
+		a->wakes++;
 		return 0;
 	}
+	switch (pick ? 0 : wake_restore(d, a, ev->ts_ns, recv)) {
+	case 1:
+		a->wakes++;
+		a->wakes_restore++;
+		return 0;
+	case 2:
+		log_dbg("app %s: wake event while its tier-3 restore runs", a->name);
+		return 0;
+	}
+	a->wakes++;
+	a->wakes_missed++;
+	log_err("app %s: wake with no paused guest to resume and no spare tap to restore on "
+		"(the router re-arms)",
+		a->name);
 	return 0;
 }
 
@@ -458,6 +501,30 @@ static void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
 	guest_sleep(d, a, idlest);
 }
 
+/*
+ * Paused guests beyond the standby count (after a scale-in, a lowered
+ * standby, or standby 0's first clone) are stopped, one per tick, the
+ * standby tap's own last. An app with standby 0 gets its spare tap first,
+ * so it always has somewhere for a wake's packets to wait.
+ */
+static void pool_trim(struct emberd *d, struct eapp *a)
+{
+	unsigned int want = standby_target(d, a);
+	struct guest *victim = NULL;
+
+	if (!want && a->spare_fd < 0 && spare_tap_open(d, a))
+		return;
+	if (count(a, G_PAUSED) <= want)
+		return;
+	for (struct guest *g = a->guests; g; g = g->next)
+		if (g->state == G_PAUSED && (!victim || victim->ifindex == a->standby_ifindex))
+			victim = g;
+	guest_stop(d, victim);
+	log_info("app %s: guest %u stopped: %u paused guests, standby %u", a->name, victim->id,
+		 count(a, G_PAUSED) + 1, want);
+	standby_sync(d, a);
+}
+
 static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 {
 	bool waking = false;
@@ -481,9 +548,10 @@ static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 	if (waking || count(a, G_RESTORING) || a->failures >= EMBERD_RETRY_MAX)
 		return;
 	if (count(a, G_PAUSED) < standby_target(d, a)) {
-		guest_restore(d, a);
+		guest_restore(d, a, false);
 		return;
 	}
+	pool_trim(d, a);
 	if (count(a, G_LIVE) < app_spec(d, a)->min_instances) {
 		for (struct guest *g = a->guests; g; g = g->next)
 			if (g->state == G_PAUSED) {
@@ -522,6 +590,7 @@ void pool_tick(struct emberd *d)
 
 static void app_free(struct emberd *d, struct eapp *a)
 {
+	spare_tap_close(a);
 	if (a->dp_app && dp_app_del(d->dp, a->id))
 		log_err("app %s: dp_app_del: %s", a->name, dp_errmsg(d->dp));
 	app_registry_del(d->reg, a->name);

@@ -317,6 +317,7 @@ static struct eapp *adopt_app(struct emberd *d, const char *name, const char *di
 	snprintf(a->dir, sizeof(a->dir), "%s", dir);
 	a->id = e->id;
 	a->state = APP_DEPLOYING;
+	a->spare_fd = -1;
 	a->next = d->apps;
 	d->apps = a;
 	return a;

@@ -62,7 +62,12 @@ env | grep -E '^EMBER_(BENCH|TEST|BOOT|PAUSE)_[A-Z0-9_]*=[^ ]*$' >"$root/env"
 # The command, one argument per line, reaches the chroot through the share.
 cmdfile=.nested-cmd.$$
 printf '%s\n' "$@" >"$cmdfile" || die "cannot write $cmdfile"
-trap 'rm -rf "$work" "$cmdfile"' EXIT
+# A stop of this script (SIGTERM, Ctrl-C) stops the L1 VM too: QEMU runs in
+# the background and would otherwise go on until its timeout.
+stop_l1() { [ -s "$work/qemu.pid" ] && kill "$(cat "$work/qemu.pid")" 2>/dev/null; }
+trap 'stop_l1; rm -rf "$work" "$cmdfile"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin

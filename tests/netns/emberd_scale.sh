@@ -5,7 +5,8 @@
 # held open from the client namespace must scale it out to more than one
 # live guest (never more than 3), new requests keep being answered, and once
 # the connections close it scales back in to one guest, then to zero after a
-# shortened idle timeout.
+# shortened idle timeout. Then with standby 0 a request wakes the app by a
+# restore onto its spare tap (tier 3).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/guest.sh
@@ -87,4 +88,20 @@ ember scale web --idle-timeout 1000 >/dev/null || die "ember scale failed"
 wait_for 30 live_is -eq 0 || die "not back to zero after a 1 s idle timeout"
 echo "ok: back to zero live guests after 'ember scale web --idle-timeout 1000'"
 [ "$(app .wakes)" = 1 ] || die "wakes = $(app .wakes), want 1 (scale-outs are no wakes)"
+
+# --- standby 0: no paused guest is kept; the app's spare tap is its standby
+# tap and a wake restores a clone onto it (tier 3) while the SYN waits there.
+ember scale web --standby 0 >/dev/null || die "ember scale --standby 0 failed"
+no_guests() { [ "$(app -c .guests)" = '{"live":0,"paused":0,"starting":0,"stopping":0}' ]; }
+wait_for 60 no_guests || die "paused guests left with standby 0: $(app -c .guests)"
+echo "ok: standby 0: no guest at all ($(app -c .guests))"
+body=$(ip netns exec "$C" build/tests/http_get -t 30000 "$VIP" 80 /) ||
+	die "GET through a tier-3 wake failed"
+wait_for 10 [ "$(app -r '.last_wake.tier')" = restore ] ||
+	die "last wake is not a restore: $(app .last_wake)"
+[ "$(app .wakes_restore)" = 1 ] || die "wakes_restore = $(app .wakes_restore)"
+echo "ok: tier-3 wake (restore onto the spare tap): $body"
+echo "    timeline $(app -c .last_wake)"
+api http://localhost/metrics | grep '^ember_app_wakes_total{app="web",tier="restore"} 1$' ||
+	die "metrics do not count the restore wake"
 echo "PASS"
