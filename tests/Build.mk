@@ -240,16 +240,18 @@ TESTS += tests/vm/snapshot_disk.sh
 # Root + KVM (nested VM when /dev/kvm is missing): deploy, wake from zero
 # through the XDP router, warm request, idle back to zero, kill -9 and
 # re-adoption, clean SIGTERM (emberd.sh); the autoscaler through the ember
-# CLI (emberd_scale.sh).
+# CLI (emberd_scale.sh); a redeploy and a VMM's kill -9 under load
+# (emberd_load.sh).
 $(TESTBIN)/emberd_peer: $(OBJ)/tests/netns/emberd_peer.o $(OBJ)/tests/netns/nslib.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(DP_LIBS) -o $@
 
-tests/netns/emberd.sh tests/netns/emberd_scale.sh: $(BIN)/emberd $(TESTBIN)/emberd_peer
+tests/netns/emberd.sh tests/netns/emberd_scale.sh tests/netns/emberd_load.sh: $(BIN)/emberd \
+	$(TESTBIN)/emberd_peer
 
 ifeq ($(DP_READY),yes)
-TESTS += tests/netns/emberd.sh tests/netns/emberd_scale.sh
+TESTS += tests/netns/emberd.sh tests/netns/emberd_scale.sh tests/netns/emberd_load.sh
 endif
 # --- end emberd ---
 

@@ -118,6 +118,9 @@ int dp_app_rearm(struct dp *dp, uint32_t app_id);
 int dp_guest_add(struct dp *dp, uint32_t slot, const struct dp_guest *g);
 /* Takes the guest out of its app's live set first, then removes slot and tap. */
 int dp_guest_del(struct dp *dp, uint32_t slot);
+/* Draining: out of the app's live set (no new flow picks it) but slot and
+ * tap stay, so the flows it has keep reaching it until dp_guest_del(). */
+int dp_guest_drain(struct dp *dp, uint32_t slot);
 
 /* Per-app / per-guest counters, summed over every CPU by the library (the
  * maps are per-CPU so the fast path never shares a cache line). */

@@ -249,28 +249,46 @@ int dp_guest_add(struct dp *dp, uint32_t slot, const struct dp_guest *g)
 	return map_update(dp, EMBER_MAP_APPS, &g->app_id, &a, BPF_EXIST);
 }
 
+/* Removes (slot) from the live set of app (app_id), if it is there. */
+static int live_remove(struct dp *dp, uint32_t app_id, uint32_t slot)
+{
+	struct ember_app a;
+	uint32_t i;
+
+	if (app_lookup(dp, app_id, &a))
+		return 0;
+	for (i = 0; i < a.nlive && a.live[i] != slot; i++)
+		;
+	if (i == a.nlive)
+		return 0;
+	a.live[i] = a.live[--a.nlive];
+	return map_update(dp, EMBER_MAP_APPS, &app_id, &a, BPF_EXIST);
+}
+
+int dp_guest_drain(struct dp *dp, uint32_t slot)
+{
+	struct ember_guest v;
+	int rc = guest_lookup(dp, slot, &v);
+
+	if (rc)
+		return dp_fail(dp, rc, "guest slot %u is not in use", slot);
+	return live_remove(dp, v.app_id, slot);
+}
+
 /* Takes the guest out of its app's live set first (no new flows), then frees
  * the slot and its tap. */
 int dp_guest_del(struct dp *dp, uint32_t slot)
 {
 	struct ember_guest v;
 	struct ember_app a;
-	uint32_t i;
 	int rc;
 
 	rc = guest_lookup(dp, slot, &v);
 	if (rc)
 		return dp_fail(dp, rc, "guest slot %u is not in use", slot);
-	if (app_lookup(dp, v.app_id, &a) == 0) {
-		for (i = 0; i < a.nlive && a.live[i] != slot; i++)
-			;
-		if (i < a.nlive) {
-			a.live[i] = a.live[--a.nlive];
-			rc = map_update(dp, EMBER_MAP_APPS, &v.app_id, &a, BPF_EXIST);
-			if (rc)
-				return rc;
-		}
-	}
+	rc = live_remove(dp, v.app_id, slot);
+	if (rc)
+		return rc;
 	rc = entry_clear(dp, EMBER_MAP_GUESTS, slot);
 	if (rc)
 		return rc;

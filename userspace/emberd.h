@@ -33,13 +33,14 @@
 #define EMBERD_GW_MAC	 {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}
 #define EMBERD_GUEST_MAC {0x02, 0xeb, 0x00, 0x00, 0x00, 0x02}
 /* clang-format on */
-#define EMBERD_TICK_MS	   100	/* idle checks, pool refills */
-#define EMBERD_FAST_MS	   1	/* tick while a wake waits for its first packet */
-#define EMBERD_FIRST_MAX   2000 /* ms a wake report waits for that packet */
-#define EMBERD_RETRY_MAX   5	/* failed restores in a row before an app fails */
-#define EMBERD_RESTORE_MAX 120	/* s a restore may take before it is stopped */
-#define EMBERD_BOOT_MAX	   600	/* s from the deploy's boot to its snapshot */
-#define EMBERD_SCALE_IN_MS 2000 /* load low for this long before a guest is removed */
+#define EMBERD_TICK_MS	    100	  /* idle checks, pool refills */
+#define EMBERD_FAST_MS	    1	  /* tick while a wake waits for its first packet */
+#define EMBERD_FIRST_MAX    2000  /* ms a wake report waits for that packet */
+#define EMBERD_RETRY_MAX    5	  /* failed restores in a row before an app fails */
+#define EMBERD_RESTORE_MAX  120	  /* s a restore may take before it is stopped */
+#define EMBERD_BOOT_MAX	    600	  /* s from the deploy's boot to its snapshot */
+#define EMBERD_SCALE_IN_MS  2000  /* load low for this long before a guest is removed */
+#define EMBERD_DRAIN_MAX_MS 60000 /* a draining guest's flows get this long to end */
 
 struct emberd;
 
@@ -57,6 +58,7 @@ enum guest_state {
 	G_PAUSED,    /* parked vCPUs, owns a tap: a standby guest */
 	G_LIVE,	     /* resumed and in the app's live set */
 	G_STOPPING,  /* SIGTERM sent, waiting for its pidfd */
+	G_DRAINING,  /* an older version's guest: out of the live set, keeps its flows */
 };
 
 /* Control-channel commands whose reply is still due, oldest first. */
@@ -92,6 +94,8 @@ struct guest {
 	uint64_t started; /* boot or restore started (CLOCK_MONOTONIC ns) */
 	uint64_t live_since;
 	uint64_t t3_event, t3_recv; /* a tier-3 wake waits for this restore (recv 0 = none) */
+	uint64_t version;	    /* the app version whose snapshot it runs */
+	uint64_t drain_since;	    /* G_DRAINING since (mono ns) */
 	enum ctl_cmd pending[8];
 	unsigned int npending;
 	char rbuf[512];
@@ -116,6 +120,11 @@ struct eapp {
 	uint64_t scale_outs, scale_ins; /* the autoscaler's decisions */
 	uint64_t wakes_restore;		/* wakes served by a restore (tier 3) */
 	int spare_fd, spare_ifindex;	/* the spare tap (standby 0), fd -1 = none */
+	uint64_t version;		/* the version clones are restored from */
+	struct app_spec *prev;		/* a redeploy runs: the spec to go back to */
+	uint64_t prev_version;		/* and its version */
+	bool prune;			/* an older version's snapshot may be unused now */
+	bool switching;			/* its first new clone is not paused yet */
 	char spare_tap[IFNAMSIZ];
 	uint64_t low_since;	     /* load low enough for one guest fewer since (mono ns) */
 	struct wake_times last_wake; /* last reported wake (event 0 = none) */
@@ -177,6 +186,9 @@ void watch_del(struct emberd *d, struct watch *w);
 /* Switches the tick between EMBERD_TICK_MS and EMBERD_FAST_MS. */
 void tick_set(struct emberd *d, int ms);
 
+/* DIR/apps/NAME/snap-vVERSION: one snapshot per deployed version. */
+void app_snap_dir(const struct eapp *a, uint64_t version, char *buf, size_t len);
+
 /* emberd_guest.c: VMM processes, taps, control channel. */
 /* Starts the deploy's boot VMM of (a); 0 or -errno (then a->error says why). */
 int guest_boot(struct emberd *d, struct eapp *a);
@@ -208,6 +220,24 @@ void pool_tick(struct emberd *d);
 void pool_remove_app(struct emberd *d, struct eapp *a);
 void pool_shutdown(struct emberd *d);
 struct eapp *pool_app_by_name(struct emberd *d, const char *name);
+/* Pieces of the pool the version switch (emberd_version.c) uses. */
+void pool_standby_sync(struct emberd *d, struct eapp *a);
+int pool_services_add(struct emberd *d, struct eapp *a);
+struct dp_service pool_dp_service(const struct app_service *x);
+/* (g), paused, goes live without a wake (like a scale-out); 0 or -errno. */
+int pool_activate_scale(struct emberd *d, struct guest *g);
+
+/* emberd_version.c: deploying a new version of a ready app (PUT). */
+/* Starts the new version's boot; 0, or fills (err) and returns -errno. */
+int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec,
+		   struct app_err *err);
+void version_boot_done(struct emberd *d, struct eapp *a, uint64_t version);
+void version_fail(struct emberd *d, struct eapp *a, const char *why);
+/* The new version's first clone is paused: it takes over, old guests drain. */
+void version_switch(struct emberd *d, struct eapp *a, struct guest *g);
+/* Draining guests whose flows ended stop; unused snapshots go. */
+void version_tick(struct emberd *d, struct eapp *a, uint64_t now);
+
 /* An app re-read from its record with its adopted guests: into the dataplane, ready. */
 void pool_app_adopted(struct emberd *d, struct eapp *a);
 
@@ -221,6 +251,10 @@ void state_guest_save(struct emberd *d, const struct guest *g);
 void state_guest_forget(const struct guest *g);
 /* RUN/gN.ctl, the restore's --control socket; "" when too long for sun_path. */
 void state_ctl_path(struct emberd *d, unsigned int id, char *buf, size_t len);
+/* Snapshot directories: a version's made empty, one removed, all removed. */
+int state_snap_prepare(const struct eapp *a, uint64_t version);
+void state_snap_remove(const struct eapp *a, uint64_t version);
+void state_snaps_clear(const struct eapp *a);
 /* /proc/PID/stat's starttime, 0 if the process is gone. */
 uint64_t state_proc_start(pid_t pid);
 /* At start, after the dataplane: apps and VMMs back from the records. */

@@ -50,13 +50,17 @@ static json_t *app_json(struct emberd *d, const struct eapp *a)
 {
 	const struct app_entry *e = app_registry_get(d->reg, a->name);
 	json_t *j = app_spec_to_json(&e->spec), *g = json_object();
-	unsigned int n[G_STOPPING + 1] = {0};
+	unsigned int n[G_DRAINING + 1] = {0};
 	struct meter_totals t;
 
 	for (const struct guest *x = a->guests; x; x = x->next)
 		n[x->state]++;
 	json_object_set_new(j, "id", json_integer(e->id));
 	json_object_set_new(j, "version", json_integer((json_int_t)e->version));
+	/* What clones are restored from; below "version" while a new one deploys. */
+	json_object_set_new(j, "serving_version", json_integer((json_int_t)a->version));
+	json_object_set_new(j, "deploying_version",
+			    a->prev ? json_integer((json_int_t)e->version) : json_null());
 	json_object_set_new(j, "state", json_string(app_state_name[a->state]));
 	if (a->error[0])
 		json_object_set_new(j, "error", json_string(a->error));
@@ -64,6 +68,7 @@ static json_t *app_json(struct emberd *d, const struct eapp *a)
 	json_object_set_new(g, "paused", json_integer(n[G_PAUSED]));
 	json_object_set_new(g, "starting", json_integer(n[G_BOOTING] + n[G_RESTORING]));
 	json_object_set_new(g, "stopping", json_integer(n[G_STOPPING]));
+	json_object_set_new(g, "draining", json_integer(n[G_DRAINING]));
 	json_object_set_new(j, "guests", g);
 	json_object_set_new(j, "wakes", json_integer((json_int_t)a->wakes));
 	json_object_set_new(j, "wakes_missed", json_integer((json_int_t)a->wakes_missed));
@@ -80,20 +85,15 @@ static json_t *app_json(struct emberd *d, const struct eapp *a)
 /* DIR/apps/NAME, with no snapshot of an earlier deploy of the same name. */
 static int app_dir(struct emberd *d, struct eapp *a)
 {
-	char p[PATH_MAX + 16];
 	int rc;
 
 	snprintf(a->dir, sizeof(a->dir), "%s/apps/%s", d->o.state_dir, a->name);
-	snprintf(p, sizeof(p), "%s/snap", a->dir);
-	rc = emberd_mkdir_p(p);
+	rc = emberd_mkdir_p(a->dir);
 	if (rc)
 		return rc;
-	snprintf(p, sizeof(p), "%s/snap/state", a->dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/snap/memory", a->dir);
-	unlink(p);
+	state_snaps_clear(a);
 	emberd_consoles_forget(a->dir); /* of an earlier app of that name */
-	return 0;
+	return state_snap_prepare(a, 1);
 }
 
 static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *rep)
@@ -115,6 +115,7 @@ static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *r
 	a->id = e->id;
 	a->state = APP_DEPLOYING;
 	a->spare_fd = -1;
+	a->version = 1;
 	a->next = d->apps;
 	d->apps = a;
 	rc = app_dir(d, a);
@@ -183,6 +184,28 @@ static int be_remove(void *ctx, const char *name, struct api_reply *rep)
 	return 0;
 }
 
+/* PUT /v1/apps/NAME: a new version (emberd_version.c); 202, then asynchronous. */
+static int be_replace(void *ctx, const struct app_spec *spec, struct api_reply *rep)
+{
+	struct emberd *d = ctx;
+	struct eapp *a = need(d, spec->name, rep);
+	struct app_err err;
+	int rc;
+
+	if (!a)
+		return -1;
+	rc = version_deploy(d, a, spec, &err);
+	if (rc == -EBUSY)
+		return api_error(rep, 409, NULL, "%s", err.msg);
+	if (rc == -EIO || rc == -ENOMEM)
+		return api_error(rep, 500, NULL, "%s", err.msg);
+	if (rc)
+		return api_error_app(rep, rc, &err);
+	rep->status = 202;
+	rep->json = app_json(d, a);
+	return 0;
+}
+
 static int be_scale(void *ctx, const char *name, const struct app_scale *sc, struct api_reply *rep)
 {
 	struct emberd *d = ctx;
@@ -228,6 +251,7 @@ const struct api_backend_ops emberd_api_ops = {
 	.list = be_list,
 	.get = be_get,
 	.remove = be_remove,
+	.replace = be_replace,
 	.scale = be_scale,
 	.instances = be_instances,
 	.logs = emberd_logs,

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,9 +19,15 @@
 
 #include "emberd.h"
 
+void app_snap_dir(const struct eapp *a, uint64_t version, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/snap-v%" PRIu64, a->dir, version);
+}
+
 const char *guest_state_name(enum guest_state s)
 {
-	static const char *const n[] = {"booting", "restoring", "paused", "live", "stopping"};
+	static const char *const n[] = {"booting", "restoring", "paused",
+					"live",	   "stopping",	"draining"};
 
 	return n[s];
 }
@@ -31,6 +38,27 @@ const char *guest_state_name(enum guest_state s)
  * it. IFF_VNET_HDR as ember-vmm's own tap=NAME path uses. Brought up here:
  * the router only redirects into a running device.
  */
+/*
+ * No IPv6 on the host side of a guest tap: left on, the host sends router
+ * solicitations and MLD reports into the tap when it comes up, which wake a
+ * paused guest's VMM (CPU for nothing) and queue in its RX ring, and every
+ * tap's link-local address would count as one of the host's addresses.
+ * The guest program answers the guest's neighbour solicitations in XDP.
+ */
+static void ipv6_off(const char *ifname)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* no IPv6 in this kernel: nothing to switch off */
+	if (write(fd, "1", 1) != 1)
+		log_dbg("%s: %s", path, strerror(errno));
+	close(fd);
+}
+
 static int tap_open(unsigned int id, char name[IFNAMSIZ], int *ifindex)
 {
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
@@ -45,6 +73,7 @@ static int tap_open(unsigned int id, char name[IFNAMSIZ], int *ifindex)
 		return rc;
 	}
 	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
+	ipv6_off(name);
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		rc = -errno;
@@ -235,7 +264,8 @@ int guest_boot(struct emberd *d, struct eapp *a)
 	if (!g)
 		return -ENOMEM;
 	g->state = G_BOOTING;
-	snprintf(snap, sizeof(snap), "%s/snap", a->dir);
+	g->version = app_registry_get(d->reg, a->name)->version;
+	app_snap_dir(a, g->version, snap, sizeof(snap));
 	snprintf(cons, sizeof(cons), "%s/boot.console", a->dir);
 	snprintf(evs, sizeof(evs), "%s/boot.events", a->dir);
 	snprintf(mem, sizeof(mem), "%uM", s->mem_mib);
@@ -283,7 +313,8 @@ int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 	if (!g)
 		return -ENOMEM;
 	g->state = G_RESTORING;
-	snprintf(snap, sizeof(snap), "%s/snap", a->dir);
+	g->version = a->version;
+	app_snap_dir(a, g->version, snap, sizeof(snap));
 	snprintf(cons, sizeof(cons), "%s/g%u.console", a->dir, g->id);
 	snprintf(evs, sizeof(evs), "%s/g%u.events", a->dir, g->id);
 	/* fd 4 is the channel; the socket is how a restarted emberd reconnects. */

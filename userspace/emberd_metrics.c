@@ -132,11 +132,11 @@ static void states_out(FILE *f, struct emberd *d)
 
 	prom_family(f, "ember_app_guests", "gauge", "Guests of the app by state.");
 	for (struct eapp *a = d->apps; a; a = a->next) {
-		unsigned int n[G_STOPPING + 1] = {0};
+		unsigned int n[G_DRAINING + 1] = {0};
 
 		for (const struct guest *g = a->guests; g; g = g->next)
 			n[g->state]++;
-		for (int s = G_BOOTING; s <= G_STOPPING; s++) {
+		for (int s = G_BOOTING; s <= G_DRAINING; s++) {
 			struct prom_label l[] = {{"app", a->name}, {"state", guest_state_name(s)}};
 
 			prom_sample(f, "ember_app_guests", l, 2, n[s], 0);

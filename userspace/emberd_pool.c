@@ -96,7 +96,7 @@ static int app_dp_set(struct emberd *d, struct eapp *a, int standby)
  * (standby 0), else none (packets then drop as NO_TARGET until a clone is
  * ready). A changed standby re-arms the wake.
  */
-static void standby_sync(struct emberd *d, struct eapp *a)
+void pool_standby_sync(struct emberd *d, struct eapp *a)
 {
 	struct guest *cur = NULL, *paused = NULL;
 	int want;
@@ -133,22 +133,36 @@ static void deploy_fail(struct eapp *a, const char *fmt, ...)
 }
 
 /* The first paused clone exists: services go into the dataplane. */
-static void app_ready(struct emberd *d, struct eapp *a)
+struct dp_service pool_dp_service(const struct app_service *x)
+{
+	struct dp_service svc = {.family = x->family, .port = x->port, .proto = x->proto};
+
+	memcpy(svc.vip, x->vip, 16);
+	return svc;
+}
+
+int pool_services_add(struct emberd *d, struct eapp *a)
 {
 	const struct app_spec *s = app_spec(d, a);
 
 	for (unsigned int i = 0; i < s->nservices; i++) {
-		struct dp_service svc = {.family = s->services[i].family,
-					 .port = s->services[i].port,
-					 .proto = s->services[i].proto};
+		struct dp_service svc = pool_dp_service(&s->services[i]);
 
-		memcpy(svc.vip, s->services[i].vip, 16);
 		if (dp_service_add(d->dp, &svc, a->id)) {
-			deploy_fail(a, "registering service %u: %s", i, dp_errmsg(d->dp));
-			return;
+			log_err("app %s: registering service %u: %s", a->name, i, dp_errmsg(d->dp));
+			return -EIO;
 		}
 	}
 	a->dp_svc = true;
+	return 0;
+}
+
+static void app_ready(struct emberd *d, struct eapp *a)
+{
+	if (pool_services_add(d, a)) {
+		deploy_fail(a, "registering its services: %s", dp_errmsg(d->dp));
+		return;
+	}
 	a->state = APP_READY;
 	state_app_save(d, a);
 	log_info("app %s: ready (id %u, standby tap ifindex %d)", a->name, a->id,
@@ -158,22 +172,34 @@ static void app_ready(struct emberd *d, struct eapp *a)
 void pool_boot_done(struct emberd *d, struct guest *g, int status)
 {
 	struct eapp *a = g->app;
-	char state[PATH_MAX + 16];
+	char snap[PATH_MAX + 32], state[PATH_MAX + 48];
 
 	if (a->state == APP_REMOVING) {
 		if (!a->guests)
 			app_free(d, a);
 		return;
 	}
-	snprintf(state, sizeof(state), "%s/snap/state", a->dir);
+	app_snap_dir(a, g->version, snap, sizeof(snap));
+	snprintf(state, sizeof(state), "%s/state", snap);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) || access(state, R_OK)) {
-		deploy_fail(a, "the boot VMM exited with %s %d before a snapshot (see %s/g%u.log)",
-			    WIFEXITED(status) ? "status" : "signal",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), a->dir,
-			    g->id);
+		char why[PATH_MAX + 128];
+
+		snprintf(why, sizeof(why),
+			 "the boot VMM exited with %s %d before a snapshot (see %s/g%u.log)",
+			 WIFEXITED(status) ? "status" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), a->dir, g->id);
+		if (a->prev)
+			version_fail(d, a, why);
+		else
+			deploy_fail(a, "%s", why);
 		return;
 	}
-	log_info("app %s: snapshot written by guest %u", a->name, g->id);
+	log_info("app %s: snapshot of version %" PRIu64 " written by guest %u", a->name, g->version,
+		 g->id);
+	if (a->prev) {
+		version_boot_done(d, a, g->version);
+		return;
+	}
 	if (app_dp_set(d, a, 0)) {
 		deploy_fail(a, "dataplane: %s", dp_errmsg(d->dp));
 		return;
@@ -205,9 +231,22 @@ void pool_guest_paused(struct emberd *d, struct guest *g)
 		}
 	}
 	state_guest_save(d, g);
-	standby_sync(d, a);
+	if (a->switching && g->version == a->version) {
+		version_switch(d, a, g);
+		return;
+	}
+	pool_standby_sync(d, a);
 	if (a->state == APP_DEPLOYING && a->standby_ifindex)
 		app_ready(d, a);
+}
+
+int pool_activate_scale(struct emberd *d, struct guest *g)
+{
+	int rc = guest_activate(d, g, 0, mono_ns());
+
+	if (!rc)
+		g->wake->scale = true;
+	return rc;
 }
 
 void pool_app_adopted(struct emberd *d, struct eapp *a)
@@ -217,11 +256,21 @@ void pool_app_adopted(struct emberd *d, struct eapp *a)
 		return;
 	}
 	/* Live guests are normally still in the pinned live set: re-adding
-	 * them is a no-op then, and repairs a set that lost them. */
-	for (struct guest *g = a->guests; g; g = g->next)
-		if (g->state == G_LIVE && guest_route(d, g, g->slot))
+	 * them is a no-op then, and repairs a set that lost them. Guests of an
+	 * older version (a switch was under way) drain or stop. */
+	for (struct guest *g = a->guests; g; g = g->next) {
+		if (g->version != a->version && g->state == G_PAUSED) {
 			guest_stop(d, g);
-	standby_sync(d, a);
+		} else if (g->version != a->version && g->state == G_LIVE) {
+			dp_guest_drain(d->dp, (uint32_t)g->slot);
+			g->state = G_DRAINING;
+			g->drain_since = mono_ns();
+		} else if (g->state == G_LIVE && guest_route(d, g, g->slot)) {
+			guest_stop(d, g);
+		}
+	}
+	a->prune = true;
+	pool_standby_sync(d, a);
 	app_ready(d, a);
 }
 
@@ -409,7 +458,7 @@ static void guest_sleep(struct emberd *d, struct eapp *a, struct guest *g)
 		guest_stop(d, g);
 		log_info("app %s: guest %u idle: stopped (standby pool full)", a->name, g->id);
 	}
-	standby_sync(d, a);
+	pool_standby_sync(d, a);
 }
 
 static void tick_live(struct emberd *d, struct eapp *a, struct guest *g, uint64_t now)
@@ -522,7 +571,7 @@ static void pool_trim(struct emberd *d, struct eapp *a)
 	guest_stop(d, victim);
 	log_info("app %s: guest %u stopped: %u paused guests, standby %u", a->name, victim->id,
 		 count(a, G_PAUSED) + 1, want);
-	standby_sync(d, a);
+	pool_standby_sync(d, a);
 }
 
 static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
@@ -543,6 +592,7 @@ static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 		waking |= g->wake != NULL;
 	}
 	autoscale(d, a, now);
+	version_tick(d, a, now);
 	/* Refills wait until no wake of the app is in flight: a restore costs
 	 * CPU the waking guest needs. One restore at a time. */
 	if (waking || count(a, G_RESTORING) || a->failures >= EMBERD_RETRY_MAX)
@@ -626,7 +676,7 @@ void pool_guest_exited(struct emberd *d, struct guest *g, int status)
 	}
 	g->state = G_STOPPING; /* not a candidate for standby_sync any more */
 	g->ifindex = 0;
-	standby_sync(d, a);
+	pool_standby_sync(d, a);
 }
 
 static void services_del(struct emberd *d, struct eapp *a)
@@ -636,11 +686,8 @@ static void services_del(struct emberd *d, struct eapp *a)
 	if (!a->dp_svc)
 		return;
 	for (unsigned int i = 0; i < s->nservices; i++) {
-		struct dp_service svc = {.family = s->services[i].family,
-					 .port = s->services[i].port,
-					 .proto = s->services[i].proto};
+		struct dp_service svc = pool_dp_service(&s->services[i]);
 
-		memcpy(svc.vip, s->services[i].vip, 16);
 		dp_service_del(d->dp, &svc);
 	}
 	a->dp_svc = false;

@@ -25,7 +25,7 @@
  *   DIR/apps/NAME/app.json  {"id": N, "version": V, "spec": {...}}
  *       written when the app turns ready, removed by DELETE. An app with
  *       this record comes back at every start, from its snapshot.
- *   DIR/apps/NAME/gN.vmm    pid=P start=T state=S slot=L ifindex=I tap=X ctl=PATH
+ *   DIR/apps/NAME/gN.vmm    pid=P start=T state=S slot=L ifindex=I tap=X ctl=PATH version=V
  *       one per VMM emberd started, written at fork and at every change
  *       between paused and live, removed when the VMM is gone. (start) is
  *       the process's start time (/proc/P/stat field 22), so a reused PID
@@ -70,6 +70,8 @@ int state_app_save(struct emberd *d, const struct eapp *a)
 
 	if (!e)
 		return -ENOENT;
+	if (a->prev) /* a new version is deploying: the record keeps the old one */
+		return 0;
 	j = json_pack("{s:i,s:I,s:o}", "id", (int)e->id, "version", (json_int_t)e->version, "spec",
 		      app_spec_to_json(&e->spec));
 	text = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
@@ -115,9 +117,10 @@ void state_guest_save(struct emberd *d, const struct guest *g)
 
 	state_ctl_path(d, g->id, ctl, sizeof(ctl));
 	snprintf(text, sizeof(text),
-		 "pid=%d start=%" PRIu64 " state=%s slot=%d ifindex=%d tap=%s ctl=%s\n", g->pid,
-		 g->start_ticks, guest_state_name(g->state), g->slot, g->ifindex,
-		 g->tap[0] ? g->tap : "-", ctl[0] ? ctl : "-");
+		 "pid=%d start=%" PRIu64
+		 " state=%s slot=%d ifindex=%d tap=%s ctl=%s version=%" PRIu64 "\n",
+		 g->pid, g->start_ticks, guest_state_name(g->state), g->slot, g->ifindex,
+		 g->tap[0] ? g->tap : "-", ctl[0] ? ctl : "-", g->version);
 	guest_record_path(g->app, g->id, path, sizeof(path));
 	rc = write_atomic(path, text);
 	if (rc)
@@ -162,7 +165,7 @@ uint64_t state_proc_start(pid_t pid)
 struct rec {
 	unsigned int id;
 	pid_t pid;
-	unsigned long long start;
+	unsigned long long start, version;
 	char state[16], tap[IFNAMSIZ], ctl[128];
 	int slot, ifindex;
 };
@@ -179,9 +182,11 @@ static int rec_read(const char *dir, const char *name, struct rec *r)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	ok = fgets(line, sizeof(line), f) &&
-	     sscanf(line, "pid=%d start=%llu state=%15s slot=%d ifindex=%d tap=%15s ctl=%127s",
-		    &r->pid, &r->start, r->state, &r->slot, &r->ifindex, r->tap, r->ctl) == 7;
+	ok = fgets(line, sizeof(line), f) && sscanf(line,
+						    "pid=%d start=%llu state=%15s slot=%d "
+						    "ifindex=%d tap=%15s ctl=%127s version=%llu",
+						    &r->pid, &r->start, r->state, &r->slot,
+						    &r->ifindex, r->tap, r->ctl, &r->version) == 8;
 	fclose(f);
 	unlink(path); /* adopted guests get a fresh record */
 	return ok && r->pid > 0 ? 0 : -EINVAL;
@@ -257,6 +262,7 @@ static int adopt_guest(struct emberd *d, struct eapp *a, const struct rec *r)
 	}
 	g->start_ticks = r->start;
 	g->state = st;
+	g->version = r->version;
 	g->ifindex = r->ifindex;
 	/* The tap still runs the guest program of the load that made it; if
 	 * the maps were made anew (no pins found), that copy would read maps
@@ -283,7 +289,7 @@ static int adopt_guest(struct emberd *d, struct eapp *a, const struct rec *r)
 /* Re-registers the app of (dir) from its app.json; NULL if it has none. */
 static struct eapp *adopt_app(struct emberd *d, const char *name, const char *dir)
 {
-	char path[PATH_MAX + 16];
+	char path[PATH_MAX + 16], snap[PATH_MAX + 32], state[PATH_MAX + 48];
 	const struct app_entry *e;
 	json_t *j, *spec_j = NULL;
 	struct app_spec spec;
@@ -304,20 +310,26 @@ static struct eapp *adopt_app(struct emberd *d, const char *name, const char *di
 		return NULL;
 	}
 	json_decref(j);
-	snprintf(path, sizeof(path), "%s/snap/state", dir);
 	a = calloc(1, sizeof(*a));
-	if (!a || access(path, R_OK)) {
-		log_err("app %s: %s", name,
-			a ? "its snapshot is gone: not restored" : "out of memory");
+	if (!a) {
+		log_err("app %s: out of memory", name);
+		app_registry_del(d->reg, name);
+		return NULL;
+	}
+	snprintf(a->dir, sizeof(a->dir), "%s", dir);
+	app_snap_dir(a, (uint64_t)version, snap, sizeof(snap));
+	snprintf(state, sizeof(state), "%s/state", snap);
+	if (access(state, R_OK)) {
+		log_err("app %s: %s is gone: not restored", name, state);
 		app_registry_del(d->reg, name);
 		free(a);
 		return NULL;
 	}
 	memcpy(a->name, spec.name, sizeof(a->name)); /* == name, checked by app_spec */
-	snprintf(a->dir, sizeof(a->dir), "%s", dir);
 	a->id = e->id;
 	a->state = APP_DEPLOYING;
 	a->spare_fd = -1;
+	a->version = (uint64_t)version;
 	a->next = d->apps;
 	d->apps = a;
 	return a;
@@ -437,4 +449,58 @@ int state_adopt(struct emberd *d)
 	}
 	dp_clean(d);
 	return 0;
+}
+
+/* Removes the files of snapshot directory (dir) (memory, state, disk
+ * overlays: no subdirectories), then the directory. */
+static void snap_rm(const char *dir)
+{
+	char p[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *dh = opendir(dir);
+
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(dh);
+	rmdir(dir);
+}
+
+int state_snap_prepare(const struct eapp *a, uint64_t version)
+{
+	char dir[PATH_MAX + 32];
+
+	app_snap_dir(a, version, dir, sizeof(dir));
+	snap_rm(dir); /* of a failed or interrupted deploy of that version */
+	return emberd_mkdir_p(dir);
+}
+
+void state_snap_remove(const struct eapp *a, uint64_t version)
+{
+	char dir[PATH_MAX + 32];
+
+	app_snap_dir(a, version, dir, sizeof(dir));
+	snap_rm(dir);
+}
+
+void state_snaps_clear(const struct eapp *a)
+{
+	char p[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *dh = opendir(a->dir);
+
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		if (strncmp(de->d_name, "snap", 4))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", a->dir, de->d_name);
+		snap_rm(p);
+	}
+	closedir(dh);
 }

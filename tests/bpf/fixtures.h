@@ -52,6 +52,7 @@ int svc_gen_bump(struct harness *h, uint32_t app_id);		  /* as dp_service_del() 
 void test_fin(struct harness *h);
 void test_wake(struct harness *h, int burst);
 void test_stickiness(struct harness *h);
+void test_drain(struct harness *h);
 void test_standby_rewrite(struct harness *h);
 void test_zeroed_entries(struct harness *h);
 void test_service_change(struct harness *h);

@@ -69,6 +69,47 @@ void test_stickiness(struct harness *h)
 	printf("ok: flow stickiness (new flows: %d to guest 10, %d to guest 11)\n", on[0], on[1]);
 }
 
+/* Sets whether (slot) is in app (app_id)'s live set, as dp_guest_drain() and
+ * dp_guest_add() leave it; 0 or -1. */
+static int live_set(struct harness *h, uint32_t app_id, uint32_t slot, int live)
+{
+	struct ember_app a;
+	uint32_t i;
+
+	if (bpf_map_lookup_elem(h_map(h, EMBER_MAP_APPS), &app_id, &a))
+		return -1;
+	for (i = 0; i < a.nlive && a.live[i] != slot; i++)
+		;
+	if (!live && i < a.nlive)
+		a.live[i] = a.live[--a.nlive];
+	if (live && i == a.nlive)
+		a.live[a.nlive++] = slot;
+	return bpf_map_update_elem(h_map(h, EMBER_MAP_APPS), &app_id, &a, BPF_EXIST) ? -1 : 0;
+}
+
+/* A draining guest (out of the live set, slot kept: a redeploy's old guest)
+ * keeps its flows and gets no new one. Runs after test_stickiness. */
+void test_drain(struct harness *h)
+{
+	int kept = 0, on[32];
+
+	for (int i = 0; i < 32; i++)
+		on[i] = route_port(h, (uint16_t)(50000 + i));
+	if (live_set(h, APP1, SLOT11, 0))
+		return FAIL("draining guest 11");
+	for (int i = 0; i < 32; i++) {
+		if (route_port(h, (uint16_t)(50000 + i)) != on[i])
+			FAIL("flow %d left its guest when guest 11 drained", i);
+		kept += on[i] == 1;
+	}
+	for (int i = 0; i < 32; i++)
+		if (route_port(h, (uint16_t)(51000 + i)) != 0)
+			FAIL("new flow %d went to the draining guest 11", i);
+	if (live_set(h, APP1, SLOT11, 1))
+		return FAIL("guest 11 back into the live set");
+	printf("ok: draining guest 11 kept its %d flows, got none of 32 new ones\n", kept);
+}
+
 static int wake_events(struct harness *h, uint32_t app)
 {
 	uint32_t ids[16];

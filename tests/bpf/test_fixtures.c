@@ -545,6 +545,7 @@ int main(void)
 	test_fin(&h);
 	test_wake(&h, 1000);
 	test_stickiness(&h);
+	test_drain(&h);
 	test_cached_fin(&h);
 	test_cache_cross_cpu(&h);
 	test_cache_collisions(&h);
