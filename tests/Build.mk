@@ -241,17 +241,18 @@ TESTS += tests/vm/snapshot_disk.sh
 # through the XDP router, warm request, idle back to zero, kill -9 and
 # re-adoption, clean SIGTERM (emberd.sh); the autoscaler through the ember
 # CLI (emberd_scale.sh); a redeploy and a VMM's kill -9 under load
-# (emberd_load.sh).
+# (emberd_load.sh); 200 deploy/delete cycles leave nothing (emberd_cycles.sh).
 $(TESTBIN)/emberd_peer: $(OBJ)/tests/netns/emberd_peer.o $(OBJ)/tests/netns/nslib.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(DP_LIBS) -o $@
 
-tests/netns/emberd.sh tests/netns/emberd_scale.sh tests/netns/emberd_load.sh: $(BIN)/emberd \
-	$(TESTBIN)/emberd_peer
+EMBERD_TESTS := $(addprefix tests/netns/,emberd.sh emberd_scale.sh emberd_load.sh \
+	emberd_cycles.sh emberd_evict.sh)
+$(EMBERD_TESTS): $(BIN)/emberd $(TESTBIN)/emberd_peer
 
 ifeq ($(DP_READY),yes)
-TESTS += tests/netns/emberd.sh tests/netns/emberd_scale.sh tests/netns/emberd_load.sh
+TESTS += $(EMBERD_TESTS)
 endif
 # --- end emberd ---
 

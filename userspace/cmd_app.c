@@ -14,12 +14,14 @@
 /* ---- deploy ---- */
 
 static const char deploy_usage[] =
-	"Usage: ember deploy [--wait [--timeout S]] FILE|-\n"
+	"Usage: ember deploy [--replace] [--wait [--timeout S]] FILE|-\n"
 	"\n"
 	"Deploys a new app: sends the JSON app spec in FILE (- reads standard input)\n"
 	"to emberd (POST /v1/apps). docs/api.md describes the spec; fields left out\n"
 	"take their defaults, and the server refuses unknown fields and bad values\n"
-	"with a message naming the field.\n"
+	"with a message naming the field. With --replace the spec is a new version\n"
+	"of the existing app of that name (PUT /v1/apps/NAME): it boots beside the\n"
+	"old one, takes over once ready, and the old guests drain their flows.\n"
 	"\n"
 	"emberd answers at once and boots the app's first guest in the background;\n"
 	"the app is 'deploying' until its snapshot is taken and a paused guest is\n"
@@ -28,7 +30,9 @@ static const char deploy_usage[] =
 	"printing a dot per poll on standard error, then prints 'NAME ready'.\n"
 	"\n"
 	"Options:\n"
-	"  --wait         wait until the app is ready; exit 1 if it failed\n"
+	"  --replace      deploy a new version of an existing app\n"
+	"  --wait         wait until the app (with --replace: the new version) is\n"
+	"                 ready; exit 1 if it failed\n"
 	"  --timeout S    with --wait: give up after S seconds (default: no limit)\n"
 	"  --json         print emberd's answer (with --wait: the ready app) as JSON\n"
 	"  --socket PATH  emberd's API socket\n"
@@ -73,11 +77,20 @@ static int read_spec(const struct app_opts *o, const char *file, char **out)
 	return 0;
 }
 
-/* Has (app) stopped deploying? 0 ready, EXIT_RUNTIME failed, -1 not yet. */
-static int deploy_done(const struct app_opts *o, const json_t *app)
+/* Has (app) stopped deploying? 0 ready, EXIT_RUNTIME failed, -1 not yet.
+ * (version) > 0: a new version (PUT) is awaited instead. */
+static int deploy_done(const struct app_opts *o, const json_t *app, json_int_t version)
 {
 	const char *name = app_jstr(app, "name", "?"), *state = app_jstr(app, "state", NULL);
 
+	if (version > 0) {
+		if (json_is_integer(json_object_get(app, "deploying_version")))
+			return -1;
+		if (json_integer_value(json_object_get(app, "serving_version")) >= version)
+			return 0;
+		app_errorf(o, "%s: %s", name, app_jstr(app, "error", "new version not deployed"));
+		return EXIT_RUNTIME;
+	}
 	/* No state: a server that deploys synchronously; the 2xx said it all. */
 	if (!state || !strcmp(state, "ready"))
 		return 0;
@@ -92,7 +105,8 @@ static int deploy_done(const struct app_opts *o, const json_t *app)
 }
 
 /* Polls GET /v1/apps/NAME until deploy_done(); (*app) is the last answer. */
-static int deploy_wait(const struct app_opts *o, json_t **app, uint32_t timeout_s)
+static int deploy_wait(const struct app_opts *o, json_t **app, uint32_t timeout_s,
+		       json_int_t version)
 {
 	struct timespec t0, now;
 	char path[1024];
@@ -100,7 +114,7 @@ static int deploy_wait(const struct app_opts *o, json_t **app, uint32_t timeout_
 
 	app_path(path, sizeof(path), app_jstr(*app, "name", "?"), "");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((rc = deploy_done(o, *app)) < 0) {
+	while ((rc = deploy_done(o, *app, version)) < 0) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (timeout_s && now.tv_sec - t0.tv_sec >= (time_t)timeout_s) {
 			app_errorf(o, "%s is still deploying after %u s ('ember status %s')",
@@ -125,12 +139,14 @@ int cmd_deploy(int argc, char **argv, struct app_opts *o)
 		APP_COMMON_OPTS,
 		{"wait", no_argument, NULL, 'w'},
 		{"timeout", required_argument, NULL, 't'},
+		{"replace", no_argument, NULL, 'r'},
 		{0},
 	};
 	uint32_t timeout_s = 0;
-	bool wait = false;
+	bool wait = false, replace = false;
 	json_t *app = NULL;
-	char *spec;
+	json_int_t version = 0;
+	char *spec, path[1024] = "/v1/apps";
 	int c, rc;
 
 	optind = 0;
@@ -138,6 +154,8 @@ int cmd_deploy(int argc, char **argv, struct app_opts *o)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'w')
 			wait = true;
+		else if (c == 'r')
+			replace = true;
 		else if (c == 't' && app_number(o, "deploy", "--timeout", optarg, &timeout_s))
 			return EXIT_USAGE;
 		else if (c == 't')
@@ -149,16 +167,37 @@ int cmd_deploy(int argc, char **argv, struct app_opts *o)
 		return app_usage_error(o, "deploy", "wants one spec file (or - for stdin)");
 	if ((rc = read_spec(o, argv[optind], &spec)))
 		return rc;
-	rc = app_call_json(o, "POST", "/v1/apps", spec, &app, NULL);
+	if (replace) { /* PUT to the spec's own name; the server checks the rest */
+		json_t *j = json_loads(spec, 0, NULL);
+		const char *name = json_string_value(json_object_get(j, "name"));
+
+		if (name)
+			app_path(path, sizeof(path), name, "");
+		json_decref(j);
+		if (!name) {
+			free(spec);
+			app_errorf(o,
+				   "deploy --replace: %s has no \"name\" naming the app to replace",
+				   argv[optind]);
+			return EXIT_RUNTIME;
+		}
+	}
+	rc = app_call_json(o, replace ? "PUT" : "POST", path, spec, &app, NULL);
 	free(spec);
 	if (rc)
 		return rc;
+	if (replace)
+		version = json_integer_value(json_object_get(app, "version"));
 	if (!o->json) {
-		fprintf(o->out, "deploying %s\n", app_jstr(app, "name", "?"));
+		if (replace)
+			fprintf(o->out, "deploying %s version %lld\n", app_jstr(app, "name", "?"),
+				(long long)version);
+		else
+			fprintf(o->out, "deploying %s\n", app_jstr(app, "name", "?"));
 		fflush(o->out);
 	}
 	if (wait)
-		rc = deploy_wait(o, &app, timeout_s);
+		rc = deploy_wait(o, &app, timeout_s, version);
 	if (!rc && o->json)
 		app_print_json(o, app);
 	else if (!rc && wait)

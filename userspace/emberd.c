@@ -46,6 +46,10 @@ static const char usage_text[] =
 	"  --scale-ms N     the autoscaler's period while any guest is live: read\n"
 	"                   each live guest's active flows, add or remove guests\n"
 	"                   (1-1000, default 10; 100 ms when nothing is live)\n"
+	"  --min-avail-mib N\n"
+	"                   while MemAvailable is below N MiB, stop paused guests,\n"
+	"                   least recently used apps first, and refill none\n"
+	"                   (default 256; 0 = never)\n"
 	"  -v, --verbose    debug log lines\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -161,6 +165,7 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 		{"pin-root", required_argument, NULL, 'p'},
 		{"vmm", required_argument, NULL, 'm'},
 		{"scale-ms", required_argument, NULL, 'S'},
+		{"min-avail-mib", required_argument, NULL, 'M'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -194,6 +199,19 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 				return -EINVAL;
 			}
 			o->scale_ms = (int)v;
+			break;
+		}
+		case 'M': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || v > 1u << 30) {
+				fprintf(stderr,
+					"emberd: --min-avail-mib %s: want a number of MiB\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->min_avail_mib = (unsigned int)v;
 			break;
 		}
 		case 'v':
@@ -381,7 +399,10 @@ static void teardown(struct emberd *d)
 int main(int argc, char **argv)
 {
 	static struct emberd d = {
-		.o = {.state_dir = "/var/lib/ember", .run_dir = "/run/ember", .scale_ms = 10},
+		.o = {.state_dir = "/var/lib/ember",
+		      .run_dir = "/run/ember",
+		      .scale_ms = 10,
+		      .min_avail_mib = 256},
 		.ep = -1,
 	};
 	int rc;

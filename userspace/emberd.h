@@ -41,6 +41,8 @@
 #define EMBERD_BOOT_MAX	    600	  /* s from the deploy's boot to its snapshot */
 #define EMBERD_SCALE_IN_MS  2000  /* load low for this long before a guest is removed */
 #define EMBERD_DRAIN_MAX_MS 60000 /* a draining guest's flows get this long to end */
+#define EMBERD_MEM_CHECK_MS 1000  /* MemAvailable read this often */
+#define EMBERD_MEM_EVICT_MS 100	  /* under pressure: one paused guest stopped per period */
 
 struct emberd;
 
@@ -124,6 +126,9 @@ struct eapp {
 	struct app_spec *prev;		/* a redeploy runs: the spec to go back to */
 	uint64_t prev_version;		/* and its version */
 	bool prune;			/* an older version's snapshot may be unused now */
+	bool deleted;			/* DELETE: its directory goes with it */
+	bool evicted;			/* memory pressure took paused guests: spare tap kept */
+	uint64_t last_used;		/* a guest went live (or the app got ready), mono ns */
 	bool switching;			/* its first new clone is not paused yet */
 	char spare_tap[IFNAMSIZ];
 	uint64_t low_since;	     /* load low enough for one guest fewer since (mono ns) */
@@ -142,7 +147,8 @@ struct host_addr {
 struct emberd_opts {
 	const char *state_dir, *run_dir, *ingress, *pin_root, *vmm;
 	int verbose;
-	int scale_ms; /* tick while any guest is live: the autoscaler's period */
+	int scale_ms;		    /* tick while any guest is live: the autoscaler's period */
+	unsigned int min_avail_mib; /* below this MemAvailable paused guests go (0: never) */
 };
 
 struct emberd {
@@ -163,6 +169,8 @@ struct emberd {
 	struct host_addr host[EMBERD_HOST_ADDRS]; /* what ember_host_ip holds */
 	unsigned int nhost;
 	uint64_t host_sync_ns;
+	uint64_t mem_check_ns;
+	bool mem_low; /* MemAvailable below --min-avail-mib: no refills, evictions */
 };
 
 /* Logging: one line on stderr, prefixed with the level. */
@@ -241,6 +249,9 @@ void version_tick(struct emberd *d, struct eapp *a, uint64_t now);
 /* An app re-read from its record with its adopted guests: into the dataplane, ready. */
 void pool_app_adopted(struct emberd *d, struct eapp *a);
 
+/* emberd_mem.c: memory pressure stops paused guests, LRU app first. */
+void mem_tick(struct emberd *d, uint64_t now);
+
 /* emberd_host.c: the host's addresses into the dataplane (anti-spoofing). */
 void host_addrs_sync(struct emberd *d);
 
@@ -255,6 +266,8 @@ void state_ctl_path(struct emberd *d, unsigned int id, char *buf, size_t len);
 int state_snap_prepare(const struct eapp *a, uint64_t version);
 void state_snap_remove(const struct eapp *a, uint64_t version);
 void state_snaps_clear(const struct eapp *a);
+/* A deleted app's whole directory, once its VMMs are gone. */
+void state_app_dir_remove(const struct eapp *a);
 /* /proc/PID/stat's starttime, 0 if the process is gone. */
 uint64_t state_proc_start(pid_t pid);
 /* At start, after the dataplane: apps and VMMs back from the records. */

@@ -164,6 +164,7 @@ static void app_ready(struct emberd *d, struct eapp *a)
 		return;
 	}
 	a->state = APP_READY;
+	a->last_used = mono_ns();
 	state_app_save(d, a);
 	log_info("app %s: ready (id %u, standby tap ifindex %d)", a->name, a->id,
 		 a->standby_ifindex);
@@ -370,6 +371,7 @@ static int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uin
 	g->slot = slot;
 	g->state = G_LIVE;
 	g->live_since = mono_ns();
+	g->app->last_used = g->live_since;
 	state_guest_save(d, g);
 	d->fast_ticks++;
 	tick_update(d);
@@ -561,8 +563,10 @@ static void pool_trim(struct emberd *d, struct eapp *a)
 	unsigned int want = standby_target(d, a);
 	struct guest *victim = NULL;
 
-	if (!want && a->spare_fd < 0 && spare_tap_open(d, a))
+	if ((!want || a->evicted) && a->spare_fd < 0 && spare_tap_open(d, a))
 		return;
+	if (a->evicted && want && count(a, G_PAUSED) >= want)
+		a->evicted = false; /* the pool is full again */
 	if (count(a, G_PAUSED) <= want)
 		return;
 	for (struct guest *g = a->guests; g; g = g->next)
@@ -597,7 +601,7 @@ static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 	 * CPU the waking guest needs. One restore at a time. */
 	if (waking || count(a, G_RESTORING) || a->failures >= EMBERD_RETRY_MAX)
 		return;
-	if (count(a, G_PAUSED) < standby_target(d, a)) {
+	if (count(a, G_PAUSED) < standby_target(d, a) && !d->mem_low) {
 		guest_restore(d, a, false);
 		return;
 	}
@@ -634,6 +638,7 @@ void pool_tick(struct emberd *d)
 		else if (a->state == APP_DEPLOYING)
 			tick_deploy(d, a, now);
 	}
+	mem_tick(d, now);
 	meter_tick(d);
 	tick_update(d);
 }
@@ -650,6 +655,8 @@ static void app_free(struct emberd *d, struct eapp *a)
 			break;
 		}
 	}
+	if (a->deleted)
+		state_app_dir_remove(a);
 	log_info("app %s: removed", a->name);
 	free(a);
 }
@@ -696,6 +703,7 @@ static void services_del(struct emberd *d, struct eapp *a)
 void pool_remove_app(struct emberd *d, struct eapp *a)
 {
 	state_app_forget(a);
+	a->deleted = true;
 	services_del(d, a);
 	a->state = APP_REMOVING;
 	for (struct guest *g = a->guests; g; g = g->next) {

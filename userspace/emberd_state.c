@@ -451,9 +451,9 @@ int state_adopt(struct emberd *d)
 	return 0;
 }
 
-/* Removes the files of snapshot directory (dir) (memory, state, disk
- * overlays: no subdirectories), then the directory. */
-static void snap_rm(const char *dir)
+/* Removes the files of (dir), which has no subdirectories (a snapshot:
+ * memory, state, disk overlays), then the directory. */
+static void dir_rm_flat(const char *dir)
 {
 	char p[PATH_MAX + 300];
 	struct dirent *de;
@@ -476,7 +476,7 @@ int state_snap_prepare(const struct eapp *a, uint64_t version)
 	char dir[PATH_MAX + 32];
 
 	app_snap_dir(a, version, dir, sizeof(dir));
-	snap_rm(dir); /* of a failed or interrupted deploy of that version */
+	dir_rm_flat(dir); /* of a failed or interrupted deploy of that version */
 	return emberd_mkdir_p(dir);
 }
 
@@ -485,7 +485,7 @@ void state_snap_remove(const struct eapp *a, uint64_t version)
 	char dir[PATH_MAX + 32];
 
 	app_snap_dir(a, version, dir, sizeof(dir));
-	snap_rm(dir);
+	dir_rm_flat(dir);
 }
 
 void state_snaps_clear(const struct eapp *a)
@@ -500,7 +500,13 @@ void state_snaps_clear(const struct eapp *a)
 		if (strncmp(de->d_name, "snap", 4))
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", a->dir, de->d_name);
-		snap_rm(p);
+		dir_rm_flat(p);
 	}
 	closedir(dh);
+}
+
+void state_app_dir_remove(const struct eapp *a)
+{
+	state_snaps_clear(a);
+	dir_rm_flat(a->dir); /* records, consoles, VMM logs, events */
 }

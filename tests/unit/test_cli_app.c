@@ -322,6 +322,27 @@ static void test_deploy_wait(void **state)
 	rm_file("broken");
 }
 
+/* --replace: PUT to the spec's name; a new version, or the server's refusal. */
+static void test_deploy_replace(void **state)
+{
+	const char *spec = SPEC("rep", "{\"vip\": \"10.1.0.8\", \"port\": 80}");
+
+	(void)state;
+	assert_int_equal(run("deploy", spec_file("rep", spec)), 0);
+	assert_int_equal(run("deploy", "--replace", spec_file("rep", spec)), 0);
+	expect_out("deploying rep version 2\n");
+	expect_err("");
+	assert_int_equal(run("deploy", "--replace",
+			     spec_file("rep", SPEC("nope", "{\"vip\": \"10.1.0.7\", "
+							   "\"port\": 80}"))),
+			 1);
+	expect_err("ember: PUT /v1/apps/nope: 404: name: no app named \"nope\"\n");
+	assert_int_equal(run_in(false, "{\"image\": {}}", "deploy", "--replace", "-", NULL), 1);
+	expect_err("ember: deploy --replace: - has no \"name\" naming the app to replace\n");
+	rm_file("rep");
+	assert_int_equal(run("rm", "--wait", "rep"), 0);
+}
+
 static void test_status(void **state)
 {
 	(void)state;
@@ -634,17 +655,12 @@ static void test_usage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_deploy_and_ls),
-		cmocka_unit_test(test_deploy_refused),
-		cmocka_unit_test(test_deploy_wait),
-		cmocka_unit_test(test_status),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_scale),
-		cmocka_unit_test(test_rm),
-		cmocka_unit_test(test_logs),
-		cmocka_unit_test(test_logs_follow),
-		cmocka_unit_test(test_top),
-		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_deploy_and_ls), cmocka_unit_test(test_deploy_refused),
+		cmocka_unit_test(test_deploy_wait),   cmocka_unit_test(test_deploy_replace),
+		cmocka_unit_test(test_status),	      cmocka_unit_test(test_json),
+		cmocka_unit_test(test_scale),	      cmocka_unit_test(test_rm),
+		cmocka_unit_test(test_logs),	      cmocka_unit_test(test_logs_follow),
+		cmocka_unit_test(test_top),	      cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_usage),
 	};
 
