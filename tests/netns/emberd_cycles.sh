@@ -8,6 +8,8 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/guest.sh
 
+# 200 boots of the demo guest: ~20 minutes under nested TCG.
+export EMBER_NESTED_TIMEOUT=${EMBER_NESTED_TIMEOUT:-5400}
 guest_require
 . tests/lib/emberd_env.sh
 

@@ -23,7 +23,7 @@ huge=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 * 2))
 env_net
 env_emberd -v --min-avail-mib "$huge"
 for n in 1 2; do
-	env_demo_spec "m$n" "10.100.3.$n" 60000 2 >"$WORK/m$n.json"
+	env_demo_spec "m$n" "10.100.0.4$n" 60000 2 >"$WORK/m$n.json"
 	[ "$(env_deploy "$WORK/m$n.json")" = 202 ] || die "deploy m$n: $(cat "$WORK/deploy.out")"
 done
 # Ready means its first clone was paused; under pressure it is stopped again.
@@ -45,7 +45,7 @@ done
 grep 'paused guest .* stopped' "$WORK/emberd.log" | head -n 2
 echo "ok: under memory pressure no paused guest is kept (standby 2 each), none refilled"
 for n in 1 2; do
-	body=$(ip netns exec "$C" build/tests/http_get -t 30000 "10.100.3.$n" 80 /) ||
+	body=$(ip netns exec "$C" build/tests/http_get -t 30000 "10.100.0.4$n" 80 /) ||
 		die "GET to m$n under memory pressure failed"
 	[ "$(app_of "m$n" -r .last_wake.tier)" = restore ] || die "m$n: $(app_of "m$n" .last_wake)"
 done
