@@ -234,6 +234,12 @@ int pool_services_add(struct emberd *d, struct eapp *a);
 struct dp_service pool_dp_service(const struct app_service *x);
 /* (g), paused, goes live without a wake (like a scale-out); 0 or -errno. */
 int pool_activate_scale(struct emberd *d, struct guest *g);
+unsigned int pool_count(const struct eapp *a, enum guest_state s);
+/* (g), live, leaves the live set: paused (pool not full) or stopped. */
+void pool_guest_sleep(struct emberd *d, struct eapp *a, struct guest *g);
+
+/* emberd_scale.c: the autoscaler, each tick while the app has live guests. */
+void autoscale(struct emberd *d, struct eapp *a, uint64_t now);
 
 /* emberd_version.c: deploying a new version of a ready app (PUT). */
 /* Starts the new version's boot; 0, or fills (err) and returns -errno. */

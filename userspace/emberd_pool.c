@@ -41,7 +41,7 @@ static unsigned int standby_target(struct emberd *d, const struct eapp *a)
 	return app_spec(d, a)->standby;
 }
 
-static unsigned int count(const struct eapp *a, enum guest_state s)
+unsigned int pool_count(const struct eapp *a, enum guest_state s)
 {
 	unsigned int n = 0;
 
@@ -448,10 +448,10 @@ void pool_guest_resumed(struct emberd *d, struct guest *g, const char *reply)
 
 /* Idle: out of the live set first, then paused (a standby guest again) if
  * the pool has room, else stopped. */
-static void guest_sleep(struct emberd *d, struct eapp *a, struct guest *g)
+void pool_guest_sleep(struct emberd *d, struct eapp *a, struct guest *g)
 {
 	guest_unroute(d, g);
-	if (count(a, G_PAUSED) + count(a, G_RESTORING) < standby_target(d, a) &&
+	if (pool_count(a, G_PAUSED) + pool_count(a, G_RESTORING) < standby_target(d, a) &&
 	    !guest_ctl(g, CTL_PAUSE)) {
 		g->state = G_PAUSED;
 		state_guest_save(d, g);
@@ -480,76 +480,8 @@ static void tick_live(struct emberd *d, struct eapp *a, struct guest *g, uint64_
 	}
 	last = c.last_seen_ns > g->live_since ? c.last_seen_ns : g->live_since;
 	if (now > last && now - last > s->idle_timeout_ms * 1000000ull &&
-	    count(a, G_LIVE) > s->min_instances)
-		guest_sleep(d, a, g);
-}
-
-/*
- * The autoscaler, every tick while the app has live guests. The router
- * counts each live guest's active TCP flows (ember_load: +1 per new flow,
- * -1 at its first FIN/RST) and gives new flows to the less loaded of two
- * candidates, so adding a guest spreads new flows at once.
- * - Out: more than target_concurrency flows per live guest, fewer than
- *   max_instances live, a paused guest to resume: one more goes live (a
- *   resume, no wake event). One at a time: the next waits for its "ok".
- * - In: the flows would fit into one guest fewer at half the target, for
- *   EMBERD_SCALE_IN_MS, and a live guest has no active flow: that one goes
- *   (paused or stopped as on idle); never below min_instances or 1 (the
- *   last one goes by its idle timeout). A guest with flows is never taken:
- *   the dataplane cannot move an established TCP flow.
- */
-static void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
-{
-	const struct app_spec *s = app_spec(d, a);
-	struct guest *spare = NULL, *idlest = NULL;
-	uint64_t total = 0, load, least = UINT64_MAX;
-	unsigned int live = 0;
-
-	for (struct guest *g = a->guests; g; g = g->next) {
-		/* A paused guest other than the standby one keeps the standby tap still. */
-		if (g->state == G_PAUSED && (!spare || spare->ifindex == a->standby_ifindex))
-			spare = g;
-		if (g->state != G_LIVE)
-			continue;
-		if (g->wake)
-			return; /* a wake or a scale-out in flight: decide after it */
-		if (dp_guest_load(d->dp, (uint32_t)g->slot, &load))
-			load = 0;
-		live++;
-		total += load;
-		if (load < least) {
-			least = load;
-			idlest = g;
-		}
-	}
-	if (!live)
-		return;
-	if (total > (uint64_t)s->target_concurrency * live) {
-		a->low_since = 0;
-		if (live >= s->max_instances || !spare || guest_activate(d, spare, 0, now))
-			return;
-		spare->wake->scale = true;
-		a->scale_outs++;
-		log_info("app %s: scale out: %" PRIu64 " active flows on %u guest(s), target %u "
-			 "each: guest %u live",
-			 a->name, total, live, s->target_concurrency, spare->id);
-		return;
-	}
-	if (live <= 1 || live <= s->min_instances || least ||
-	    total * 2 > (uint64_t)s->target_concurrency * (live - 1)) {
-		a->low_since = 0;
-		return;
-	}
-	if (!a->low_since)
-		a->low_since = now;
-	if (now - a->low_since < EMBERD_SCALE_IN_MS * 1000000ull)
-		return;
-	a->low_since = 0;
-	a->scale_ins++;
-	log_info("app %s: scale in: %" PRIu64 " active flows on %u guest(s), target %u each: "
-		 "guest %u out",
-		 a->name, total, live, s->target_concurrency, idlest->id);
-	guest_sleep(d, a, idlest);
+	    pool_count(a, G_LIVE) > s->min_instances)
+		pool_guest_sleep(d, a, g);
 }
 
 /*
@@ -565,16 +497,16 @@ static void pool_trim(struct emberd *d, struct eapp *a)
 
 	if ((!want || a->evicted) && a->spare_fd < 0 && spare_tap_open(d, a))
 		return;
-	if (a->evicted && want && count(a, G_PAUSED) >= want)
+	if (a->evicted && want && pool_count(a, G_PAUSED) >= want)
 		a->evicted = false; /* the pool is full again */
-	if (count(a, G_PAUSED) <= want)
+	if (pool_count(a, G_PAUSED) <= want)
 		return;
 	for (struct guest *g = a->guests; g; g = g->next)
 		if (g->state == G_PAUSED && (!victim || victim->ifindex == a->standby_ifindex))
 			victim = g;
 	guest_stop(d, victim);
 	log_info("app %s: guest %u stopped: %u paused guests, standby %u", a->name, victim->id,
-		 count(a, G_PAUSED) + 1, want);
+		 pool_count(a, G_PAUSED) + 1, want);
 	pool_standby_sync(d, a);
 }
 
@@ -599,14 +531,14 @@ static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 	version_tick(d, a, now);
 	/* Refills wait until no wake of the app is in flight: a restore costs
 	 * CPU the waking guest needs. One restore at a time. */
-	if (waking || count(a, G_RESTORING) || a->failures >= EMBERD_RETRY_MAX)
+	if (waking || pool_count(a, G_RESTORING) || a->failures >= EMBERD_RETRY_MAX)
 		return;
-	if (count(a, G_PAUSED) < standby_target(d, a) && !d->mem_low) {
+	if (pool_count(a, G_PAUSED) < standby_target(d, a) && !d->mem_low) {
 		guest_restore(d, a, false);
 		return;
 	}
 	pool_trim(d, a);
-	if (count(a, G_LIVE) < app_spec(d, a)->min_instances) {
+	if (pool_count(a, G_LIVE) < app_spec(d, a)->min_instances) {
 		for (struct guest *g = a->guests; g; g = g->next)
 			if (g->state == G_PAUSED) {
 				if (!guest_activate(d, g, 0, now))
