@@ -13,7 +13,23 @@ ENV_CLIENT_IP=10.99.0.2
 ENV_HOST_IP=10.99.0.1
 ENV_VIP_NET=10.100.0.0/24
 
+READY_TIMEOUT=${EMBER_TEST_READY_TIMEOUT:-900} # s: nested TCG boots slowly
+BG_PID="" # a background process of the test (load, held connections): env_cleanup kills it
+
 children() { cat /proc/"$1"/task/*/children 2>/dev/null; }
+# die MESSAGE: the end of emberd's log, then fail (a script may define its own).
+die() {
+	echo "--- emberd:"
+	tail -n 40 "$WORK/emberd.log"
+	fail "$*"
+}
+# wait_for SECONDS CONDITION...: polls CONDITION every 0.1 s; 1 if it never held.
+wait_for() {
+	local t=$1
+	shift
+	for _ in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
 # alive PID: the process runs (a zombie does not count: VMMs adopted from a
 # killed emberd are reaped by whatever init the machine has, maybe late).
 alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
@@ -37,6 +53,7 @@ env_init() {
 
 # env_cleanup: emberd (SIGTERM, then SIGKILL), any VMM it left, namespaces, pins.
 env_cleanup() {
+	[ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null
 	if [ -n "$EMBERD_PID" ] && kill -0 "$EMBERD_PID" 2>/dev/null; then
 		VMM_PIDS="$VMM_PIDS $(children "$EMBERD_PID")"
 		kill "$EMBERD_PID"

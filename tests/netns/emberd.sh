@@ -15,7 +15,6 @@ cd "$(dirname "$0")/../.." || exit 1
 guest_require
 . tests/lib/emberd_env.sh
 
-READY_TIMEOUT=${EMBER_TEST_READY_TIMEOUT:-900} # s: nested TCG boots slowly
 IDLE_MS=3000 # long enough for the warm request to find the guest live under TCG
 VIP=10.100.0.10
 env_init emberd

@@ -15,13 +15,8 @@ guest_require
 
 CYCLES=${EMBER_TEST_CYCLES:-200}
 PAR=4
-READY_TIMEOUT=${EMBER_TEST_READY_TIMEOUT:-900}
 env_init emberd-cycles
 trap env_cleanup EXIT
-die() {
-	echo "--- emberd:"; tail -n 40 "$WORK/emberd.log"
-	fail "$*"
-}
 status() { api -o /dev/null -w '%{http_code}' "$@"; }
 vmms() { ps -eo comm= | grep -c '^ember-vmm$'; }
 dp_entries() { # services, apps and guest slots in the pinned maps

@@ -11,13 +11,8 @@ cd "$(dirname "$0")/../.." || exit 1
 guest_require
 . tests/lib/emberd_env.sh
 
-READY_TIMEOUT=${EMBER_TEST_READY_TIMEOUT:-900}
 env_init emberd-evict
 trap env_cleanup EXIT
-die() {
-	echo "--- emberd:"; tail -n 40 "$WORK/emberd.log"
-	fail "$*"
-}
 huge=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 * 2))
 
 env_net

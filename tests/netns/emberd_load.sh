@@ -12,37 +12,21 @@ cd "$(dirname "$0")/../.." || exit 1
 guest_require
 . tests/lib/emberd_env.sh
 
-READY_TIMEOUT=${EMBER_TEST_READY_TIMEOUT:-900}
 VIP=10.100.0.30
-LOAD_PID=""
 env_init emberd-load
-cleanup() {
-	[ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
-	env_cleanup
-}
-trap cleanup EXIT
-die() {
-	echo "--- emberd:"; tail -n 40 "$WORK/emberd.log"
-	fail "$*"
-}
+trap env_cleanup EXIT
 [ -x build/tests/loadgen ] || fail "build/tests/loadgen is missing: run 'make all' first"
 app() { app_of web "$@"; }
-wait_for() { # SECONDS CONDITION...
-	local t=$1
-	shift
-	for _ in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 boot_id() { ip netns exec "$C" build/tests/http_get -t 20000 "$VIP" 80 / | sed -n 's/.*boot_id=\([^ ]*\).*/\1/p'; }
 # load SECONDS NAME: 20 requests/s in the background, results in $WORK/NAME.
 load() {
 	ip netns exec "$C" build/tests/loadgen -r 20 -d "$1" -t 20000 -p load "$VIP" 80 / \
 		>"$WORK/$2" 2>&1 &
-	LOAD_PID=$!
+	BG_PID=$!
 }
 load_done() { # NAME: waits for the run, prints its figures
-	wait "$LOAD_PID"
-	LOAD_PID=""
+	wait "$BG_PID"
+	BG_PID=""
 	echo "    $(grep -E '^load_(ok|failed|p50_us|p99_us)' "$WORK/$1" | tr '\n' ' ')"
 }
 

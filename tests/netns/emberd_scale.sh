@@ -14,29 +14,11 @@ cd "$(dirname "$0")/../.." || exit 1
 guest_require
 . tests/lib/emberd_env.sh
 
-READY_TIMEOUT=${EMBER_TEST_READY_TIMEOUT:-900}
 VIP=10.100.0.20
-HOLD_PID=""
 env_init emberd-scale
-cleanup() {
-	[ -n "$HOLD_PID" ] && kill "$HOLD_PID" 2>/dev/null
-	env_cleanup
-}
-trap cleanup EXIT
-
-die() {
-	echo "--- emberd:"; tail -n 40 "$WORK/emberd.log"
-	fail "$*"
-}
+trap env_cleanup EXIT
 ember() { build/bin/ember --socket "$SOCK" "$@"; }
 app() { app_of web "$@"; }
-# wait_for SECONDS CONDITION...: polls every 0.1 s.
-wait_for() {
-	local t=$1
-	shift
-	for _ in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 live_is() { [ "$(app .guests.live)" "$1" "$2" ]; }
 
 env_net
@@ -57,7 +39,7 @@ grep -q '^web  *ready' "$WORK/ls.out" || die "ember ls does not show web ready"
 ip netns exec "$C" bash -c "for fd in 3 4 5 6 7 8; do
 	eval \"exec \$fd<>/dev/tcp/$VIP/80\" || exit 1
 done; echo open; exec sleep 600" >"$WORK/hold.out" 2>&1 &
-HOLD_PID=$!
+BG_PID=$!
 wait_for 60 grep -q open "$WORK/hold.out" || die "could not open 6 connections: $(cat "$WORK/hold.out")"
 echo "ok: 6 connections open to $VIP:80"
 wait_for 60 live_is -ge 2 || die "no scale out: guests $(app -c .guests)"
@@ -77,9 +59,9 @@ ember status web | sed -n '1,12p'
 
 # --- the connections close: every guest is at 0 flows, one at a time goes
 # (2 s of low load each), the last one stays until its idle timeout.
-kill "$HOLD_PID"
-wait "$HOLD_PID" 2>/dev/null
-HOLD_PID=""
+kill "$BG_PID"
+wait "$BG_PID" 2>/dev/null
+BG_PID=""
 wait_for 60 live_is -le 1 || die "no scale in: guests $(app -c .guests)"
 grep 'scale in' "$WORK/emberd.log" || die "live guests went down, but not by the autoscaler"
 live_is -eq 1 || die "scaled in below one live guest before the idle timeout"
