@@ -54,6 +54,7 @@ static const char usage_text[] =
 	"  -h, --help       this text\n"
 	"\n"
 	"Guests: every clone sees eth0 as " EMBERD_GUEST_IP "/24 with gateway " EMBERD_GW_IP "\n"
+	"and " EMBERD_GUEST_IP6 "/64 with gateway " EMBERD_GW_IP6 "\n"
 	"(answered by the dataplane); one tap per guest, created by emberd and\n"
 	"handed to ember-vmm as an fd, so it disappears with the VMM.\n"
 	"\n"
@@ -273,6 +274,7 @@ static int setup_dp(struct emberd *d)
 	int rc;
 
 	inet_pton(AF_INET, EMBERD_GW_IP, o.gw_ip4);
+	inet_pton(AF_INET6, EMBERD_GW_IP6, o.gw_ip6);
 	rc = dp_load(&d->dp, &o, err, sizeof(err));
 	if (rc) {
 		log_err("loading the dataplane: %s", err);

@@ -29,6 +29,10 @@
 #define EMBERD_GUEST_IP	 "10.200.0.2"
 #define EMBERD_GUEST_PFX 24
 #define EMBERD_GW_IP	 "10.200.0.1"
+/* The same inside, in IPv6 (unique local addresses): IPv6 VIPs NAT to it. */
+#define EMBERD_GUEST_IP6  "fd00:ec::2"
+#define EMBERD_GUEST_PFX6 64
+#define EMBERD_GW_IP6	  "fd00:ec::1"
 /* clang-format off */
 #define EMBERD_GW_MAC	 {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}
 #define EMBERD_GUEST_MAC {0x02, 0xeb, 0x00, 0x00, 0x00, 0x02}

@@ -237,10 +237,11 @@ static void boot_cmdline(const struct app_spec *s, char *buf, size_t len)
 
 	n = (size_t)snprintf(buf, len,
 			     "console=ttyS0 quiet reboot=p percpu_alloc=page noreplace-smp "
-			     "ember.ip=%s/%d ember.gw=%s "
+			     "ember.ip=%s/%d ember.gw=%s ember.ip6=%s/%d ember.gw6=%s "
 			     "ember.gwmac=%02x:%02x:%02x:%02x:%02x:%02x ember.port=%u",
-			     EMBERD_GUEST_IP, EMBERD_GUEST_PFX, EMBERD_GW_IP, mac[0], mac[1],
-			     mac[2], mac[3], mac[4], mac[5], s->services[0].port);
+			     EMBERD_GUEST_IP, EMBERD_GUEST_PFX, EMBERD_GW_IP, EMBERD_GUEST_IP6,
+			     EMBERD_GUEST_PFX6, EMBERD_GW_IP6, mac[0], mac[1], mac[2], mac[3],
+			     mac[4], mac[5], s->services[0].port);
 	if (s->image.exec[0] && n < len)
 		n += (size_t)snprintf(buf + n, len - n, " ember.exec=%s", s->image.exec);
 	if (s->image.rootfs[0] && n < len)

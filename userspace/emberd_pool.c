@@ -80,6 +80,7 @@ static int app_dp_set(struct emberd *d, struct eapp *a, int standby)
 
 	memcpy(cfg.guest_mac, mac, 6);
 	inet_pton(AF_INET, EMBERD_GUEST_IP, cfg.guest_ip4);
+	inet_pton(AF_INET6, EMBERD_GUEST_IP6, cfg.guest_ip6);
 	if (dp_app_set(d->dp, a->id, &cfg)) {
 		log_err("app %s: dp_app_set: %s", a->name, dp_errmsg(d->dp));
 		return -EIO;
@@ -331,6 +332,7 @@ static int guest_route(struct emberd *d, struct guest *g, int slot)
 
 	memcpy(dg.mac, mac, 6);
 	inet_pton(AF_INET, EMBERD_GUEST_IP, dg.ip4);
+	inet_pton(AF_INET6, EMBERD_GUEST_IP6, dg.ip6);
 	meter_guest_route(d, g, slot);
 	if (dp_guest_add(d->dp, (uint32_t)slot, &dg)) {
 		log_err("guest %u: dp_guest_add: %s", g->id, dp_errmsg(d->dp));

@@ -12,6 +12,9 @@ H="" C="" WORK="" PIN="" SOCK="" EMBERD_PID="" VMM_PIDS=""
 ENV_CLIENT_IP=10.99.0.2
 ENV_HOST_IP=10.99.0.1
 ENV_VIP_NET=10.100.0.0/24
+ENV_CLIENT_IP6=fd00:99::2
+ENV_HOST_IP6=fd00:99::1
+ENV_VIP6_NET=fd00:100::/64
 
 READY_TIMEOUT=${EMBER_TEST_READY_TIMEOUT:-900} # s: nested TCG boots slowly
 BG_PID="" # a background process of the test (load, held connections): env_cleanup kills it
@@ -75,12 +78,18 @@ env_net() {
 	ip -n "$H" addr add "$ENV_HOST_IP/24" dev rtr0
 	ip -n "$C" addr add "$ENV_CLIENT_IP/24" dev cli0
 	ip -n "$H" link set rtr0 up && ip -n "$C" link set cli0 up
+	ip -n "$H" addr add "$ENV_HOST_IP6/64" dev rtr0 nodad
+	ip -n "$C" addr add "$ENV_CLIENT_IP6/64" dev cli0 nodad
 	ip -n "$C" route add "$ENV_VIP_NET" via "$ENV_HOST_IP"
+	ip -n "$C" -6 route add "$ENV_VIP6_NET" via "$ENV_HOST_IP6"
 	# bpf_fib_lookup in the guest program needs forwarding on.
 	ip netns exec "$H" sysctl -qw net.ipv4.conf.all.forwarding=1
+	ip netns exec "$H" sysctl -qw net.ipv6.conf.all.forwarding=1
 	ip netns exec "$C" build/tests/emberd_peer cli0 || fail "preparing cli0"
-	ip -n "$H" neigh replace "$ENV_CLIENT_IP" dev rtr0 nud permanent \
-		lladdr "$(ip netns exec "$C" cat /sys/class/net/cli0/address)"
+	local mac
+	mac=$(ip netns exec "$C" cat /sys/class/net/cli0/address)
+	ip -n "$H" neigh replace "$ENV_CLIENT_IP" dev rtr0 nud permanent lladdr "$mac"
+	ip -n "$H" neigh replace "$ENV_CLIENT_IP6" dev rtr0 nud permanent lladdr "$mac"
 }
 
 # env_emberd [ARGS...]: starts emberd in the host namespace with the router on
@@ -107,12 +116,15 @@ retrans() { # TCP segments retransmitted by the client namespace
 		if ($i == "RetransSegs") c = i } else print $c }' /proc/net/snmp
 }
 
-# env_demo_spec NAME VIP IDLE_MS [STANDBY]: the demo app's JSON on stdout.
+# env_demo_spec NAME VIP[,VIP...] IDLE_MS [STANDBY]: the demo app's JSON on
+# stdout, one port 80 service per VIP (IPv4 or IPv6).
 env_demo_spec() {
+	local svcs
+	svcs=$(echo "$2" | tr ',' '\n' | sed 's/.*/{"vip": "&", "port": 80}/' | paste -sd,)
 	cat <<EOF
 {"name": "$1", "image": {"kernel": "$PWD/build/guest/vmlinux",
  "initrd": "$PWD/build/guest/initramfs.cpio"},
- "services": [{"vip": "$2", "port": 80}], "mem_mib": 256,
+ "services": [$svcs], "mem_mib": 256,
  "idle_timeout_ms": $3, "standby": ${4:-1}}
 EOF
 }

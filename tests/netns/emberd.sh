@@ -17,6 +17,7 @@ guest_require
 
 IDLE_MS=3000 # long enough for the warm request to find the guest live under TCG
 VIP=10.100.0.10
+VIP6=fd00:100::10
 env_init emberd
 trap env_cleanup EXIT
 
@@ -39,7 +40,7 @@ grep -o 'router attached to rtr0 in [a-z]* mode' "$WORK/emberd.log" || die "no r
 [ "$(api http://localhost/v1/health | jq -r .status)" = ok ] || die "GET /v1/health"
 
 # --- deploy: 202, then deploying -> ready
-env_demo_spec demo "$VIP" "$IDLE_MS" >"$WORK/demo.json"
+env_demo_spec demo "$VIP,$VIP6" "$IDLE_MS" >"$WORK/demo.json"
 code=$(env_deploy "$WORK/demo.json")
 [ "$code" = 202 ] || die "deploy answered $code: $(cat "$WORK/deploy.out")"
 echo "ok: deploy answered 202 ($(jq -r .state <"$WORK/deploy.out"))"
@@ -59,6 +60,9 @@ body=$(get 30000) || die "first GET through the wake path failed"
 r1=$(retrans)
 warm=$(get 10000) || die "warm GET failed"
 r2=$(retrans)
+# The same guest over IPv6 (VIP6 -> the clones' inside fd00:ec::2 and back),
+# at once: the checks below take seconds under TCG, the idle timeout is 3 s.
+warm6=$(ip netns exec "$C" build/tests/http_get -t 10000 "$VIP6" 80 /) || die "GET over IPv6 failed"
 case $body in ember-demo*) ;; *) die "first GET answered '$body'" ;; esac
 echo "ok: first GET (wake from zero): $body"
 for _ in $(seq 50); do [ "$(app 'has("last_wake")')" = true ] && break; sleep 0.1; done
@@ -81,6 +85,10 @@ else
 fi
 [ "$r2" = "$r1" ] || die "the warm request needed a retransmission"
 echo "ok: warm GET: $warm (no retransmission, no wake)"
+case $warm6 in ember-demo*) ;; *) die "GET over IPv6 answered '$warm6'" ;; esac
+# Its third request (first, warm, this one): the live guest, not a new wake.
+case $warm6 in *requests=3*) ;; *) die "the IPv6 GET did not reach the live guest: $warm6" ;; esac
+echo "ok: GET over IPv6 ([$VIP6]:80), the same live guest: $warm6"
 
 # --- idle: back to zero live guests, a paused standby again
 t0=$(date +%s)
@@ -145,7 +153,7 @@ body=$(get 30000) || die "GET after the adopted guest's scale-to-zero failed"
 echo "ok: the adopted guest went idle (stopped: the pool was full), a GET woke the app: $body"
 
 # --- a second app, then DELETE: its VMMs and taps go, the first app stays
-sed -e 's/"demo"/"demo2"/' -e "s/\"$VIP\"/\"10.100.0.11\"/" "$WORK/demo.json" >"$WORK/demo2.json"
+env_demo_spec demo2 10.100.0.11 "$IDLE_MS" >"$WORK/demo2.json"
 code=$(api -o /dev/null -w '%{http_code}' -X POST --data-binary @"$WORK/demo2.json" \
 	http://localhost/v1/apps)
 [ "$code" = 202 ] || die "deploy of demo2 answered $code"
