@@ -531,6 +531,10 @@ static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 	}
 	autoscale(d, a, now);
 	version_tick(d, a, now);
+	/* Out of paused guests (a burst of wakes, scale-outs): a spare tap, so
+	 * that a wake before the refill restores a clone instead of missing. */
+	if (!pool_count(a, G_PAUSED) && a->spare_fd < 0 && !spare_tap_open(d, a))
+		pool_standby_sync(d, a);
 	/* Refills wait until no wake of the app is in flight: a restore costs
 	 * CPU the waking guest needs. One restore at a time. */
 	if (waking || pool_count(a, G_RESTORING) || a->failures >= EMBERD_RETRY_MAX)
