@@ -269,6 +269,18 @@ $(TESTBIN)/test_emberd_meter: $(OBJ)/tests/unit/test_emberd_meter.o $(METER_OBJS
 TESTS += $(TESTBIN)/test_emberd_meter
 # --- end emberd metering ---
 
+# --- emberd configuration file (tests/unit/test_emberd_config.c) ---
+$(OBJ)/tests/unit/test_emberd_config.o: CFLAGS += -Iuserspace $(API_CFLAGS)
+
+$(TESTBIN)/test_emberd_config: $(OBJ)/tests/unit/test_emberd_config.o \
+		$(OBJ)/userspace/emberd_config.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(API_LIBS) -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_emberd_config
+# --- end emberd configuration file ---
+
 # --- ember CLI app commands (tests/unit/test_cli_app.c; owner: cli helper) ---
 # deploy/ls/status/logs/rm/scale/top against the real API server of
 # api_harness.c (a thread on a temp socket) with an emberd-like fake backend.

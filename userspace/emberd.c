@@ -50,6 +50,10 @@ static const char usage_text[] =
 	"                   while MemAvailable is below N MiB, stop paused guests,\n"
 	"                   least recently used apps first, and refill none\n"
 	"                   (default 256; 0 = never)\n"
+	"  --config FILE    a JSON object overriding these defaults (keys state_dir,\n"
+	"                   run_dir, ingress, pin_root, vmm, scale_ms,\n"
+	"                   min_avail_mib); default " EMBERD_CONFIG_DEFAULT " if it\n"
+	"                   exists. The command line overrides the file.\n"
 	"  -v, --verbose    debug log lines\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -167,6 +171,7 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 		{"vmm", required_argument, NULL, 'm'},
 		{"scale-ms", required_argument, NULL, 'S'},
 		{"min-avail-mib", required_argument, NULL, 'M'},
+		{"config", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -215,6 +220,8 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 			o->min_avail_mib = (unsigned int)v;
 			break;
 		}
+		case 'c': /* read before the other options: see config_first() */
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -230,6 +237,40 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 		fprintf(stderr, "emberd: unexpected argument '%s'\nTry 'emberd --help'.\n",
 			argv[optind]);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The configuration file comes first so that the command line overrides
+ * it: --config FILE (or --config=FILE) if given, else
+ * EMBERD_CONFIG_DEFAULT if it exists. Returns 0, or the exit status.
+ */
+static int config_first(struct emberd_opts *o, int argc, char **argv)
+{
+	const char *path = NULL;
+	char err[512];
+	bool given = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			path = argv[++i];
+			given = true;
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			path = argv[i] + 9;
+			given = true;
+		}
+	}
+	if (!path && access(EMBERD_CONFIG_DEFAULT, F_OK) == 0)
+		path = EMBERD_CONFIG_DEFAULT;
+	if (!path)
+		return 0;
+	if (emberd_config_load(path, o, err, sizeof(err))) {
+		fprintf(stderr, "emberd: %s%s\n", err,
+			given ? "" : " (the default configuration file)");
+		return given ? 2 : 1;
 	}
 	return 0;
 }
@@ -409,6 +450,9 @@ int main(int argc, char **argv)
 	};
 	int rc;
 
+	rc = config_first(&d.o, argc, argv);
+	if (rc)
+		return rc;
 	if (parse_opts(&d.o, argc, argv))
 		return 2;
 	if (!d.o.vmm)

@@ -14,6 +14,7 @@
 #include "api.h"
 #include "app_registry.h"
 #include "dp.h"
+#include "emberd_config.h"
 #include "emberd_meter.h"
 
 /*
@@ -147,13 +148,6 @@ struct host_addr {
 };
 #define EMBERD_HOST_ADDRS   64	 /* host addresses kept in the dataplane */
 #define EMBERD_HOST_SYNC_MS 5000 /* how often they are re-read */
-
-struct emberd_opts {
-	const char *state_dir, *run_dir, *ingress, *pin_root, *vmm;
-	int verbose;
-	int scale_ms;		    /* tick while any guest is live: the autoscaler's period */
-	unsigned int min_avail_mib; /* below this MemAvailable paused guests go (0: never) */
-};
 
 struct emberd {
 	struct emberd_opts o;

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit tests: emberd's optional JSON configuration file (keys, types, ranges, errors). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "emberd_config.h"
+
+static char path[64];
+
+/* Writes (text) to a temp file; its name is in (path). */
+static void config(const char *text)
+{
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/emberd-config.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static int load(const char *text, struct emberd_opts *o, char *err)
+{
+	int rc;
+
+	config(text);
+	rc = emberd_config_load(path, o, err, 256);
+	unlink(path);
+	return rc;
+}
+
+static void test_all_keys(void **state)
+{
+	struct emberd_opts o = {
+		.state_dir = "/var/lib/ember", .scale_ms = 10, .min_avail_mib = 256};
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(load("{\"state_dir\": \"/srv/ember\", \"run_dir\": \"/run/e\", "
+			      "\"ingress\": \"eth1\", \"pin_root\": \"/sys/fs/bpf/e\", "
+			      "\"vmm\": \"/opt/ember-vmm\", \"scale_ms\": 5, \"min_avail_mib\": 0}",
+			      &o, err),
+			 0);
+	assert_string_equal(o.state_dir, "/srv/ember");
+	assert_string_equal(o.run_dir, "/run/e");
+	assert_string_equal(o.ingress, "eth1");
+	assert_string_equal(o.pin_root, "/sys/fs/bpf/e");
+	assert_string_equal(o.vmm, "/opt/ember-vmm");
+	assert_int_equal(o.scale_ms, 5);
+	assert_int_equal(o.min_avail_mib, 0);
+}
+
+/* Keys left out keep what the caller had (the built-in defaults). */
+static void test_partial(void **state)
+{
+	struct emberd_opts o = {
+		.state_dir = "/var/lib/ember", .scale_ms = 10, .min_avail_mib = 256};
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(load("{\"ingress\": \"veth0\"}", &o, err), 0);
+	assert_string_equal(o.ingress, "veth0");
+	assert_string_equal(o.state_dir, "/var/lib/ember");
+	assert_int_equal(o.scale_ms, 10);
+	assert_int_equal(o.min_avail_mib, 256);
+	assert_int_equal(load("{}", &o, err), 0);
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+	struct emberd_opts o = {.scale_ms = 10};
+	char err[256] = "";
+
+	assert_int_equal(load(text, &o, err), -EINVAL);
+	if (!strstr(err, msg))
+		fail_msg("'%s': error '%s' does not say '%s'", text, err, msg);
+	assert_int_equal(o.scale_ms, 10);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	expect_error("{\"scale-ms\": 5}", "unknown key \"scale-ms\"");
+	expect_error("{\"scale_ms\": 0}", "\"scale_ms\": must be an integer 1-1000");
+	expect_error("{\"scale_ms\": 1001}", "\"scale_ms\": must be an integer 1-1000");
+	expect_error("{\"scale_ms\": \"5\"}", "\"scale_ms\": must be an integer");
+	expect_error("{\"min_avail_mib\": -1}", "\"min_avail_mib\": must be an integer 0-");
+	expect_error("{\"ingress\": 7}", "\"ingress\": must be a non-empty string");
+	expect_error("{\"vmm\": \"\"}", "\"vmm\": must be a non-empty string");
+	expect_error("[1, 2]", "must be a JSON object");
+	expect_error("{\"ingress\": \"a\", \"ingress\": \"b\"}", "duplicate");
+	expect_error("{\"ingress\": ", "line 1");
+	{
+		struct emberd_opts o = {0};
+		char err[256];
+
+		assert_int_equal(
+			emberd_config_load("/nonexistent/emberd.json", &o, err, sizeof(err)),
+			-EINVAL);
+		assert_non_null(strstr(err, "/nonexistent/emberd.json"));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_all_keys),
+		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
