@@ -32,11 +32,12 @@ static const char **string_field(struct emberd_opts *o, const char *key)
 	return NULL;
 }
 
-static int number(const json_t *v, const char *key, long long min, long long max, long long *out,
-		  char *err, size_t errlen)
+static int number(const char *path, const json_t *v, const char *key, long long min, long long max,
+		  long long *out, char *err, size_t errlen)
 {
 	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		snprintf(err, errlen, "\"%s\": must be an integer %lld-%lld", key, min, max);
+		snprintf(err, errlen, "%s: \"%s\": must be an integer %lld-%lld", path, key, min,
+			 max);
 		return -EINVAL;
 	}
 	*out = json_integer_value(v);
@@ -51,10 +52,12 @@ int emberd_config_load(const char *path, struct emberd_opts *o, char *err, size_
 	long long n;
 	int rc = 0;
 
-	if (!root) {
+	if (!root && je.line < 1) /* not opened or not read: jansson's text names the file */
+		snprintf(err, errlen, "%s", je.text);
+	else if (!root)
 		snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
+	if (!root)
 		return -EINVAL;
-	}
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "%s: must be a JSON object", path);
 		json_decref(root);
@@ -72,10 +75,10 @@ int emberd_config_load(const char *path, struct emberd_opts *o, char *err, size_
 				rc = -ENOMEM;
 			}
 		} else if (!strcmp(key, "scale_ms")) {
-			if (!(rc = number(v, key, 1, 1000, &n, err, errlen)))
+			if (!(rc = number(path, v, key, 1, 1000, &n, err, errlen)))
 				o->scale_ms = (int)n;
 		} else if (!strcmp(key, "min_avail_mib")) {
-			if (!(rc = number(v, key, 0, 1 << 30, &n, err, errlen)))
+			if (!(rc = number(path, v, key, 0, 1 << 30, &n, err, errlen)))
 				o->min_avail_mib = (unsigned int)n;
 		} else {
 			snprintf(err, errlen,
