@@ -226,7 +226,10 @@ void pool_tick(struct emberd *d);
 void pool_remove_app(struct emberd *d, struct eapp *a);
 void pool_shutdown(struct emberd *d);
 struct eapp *pool_app_by_name(struct emberd *d, const char *name);
-/* Pieces of the pool the version switch (emberd_version.c) uses. */
+/* Pieces of the pool the other emberd_*.c files use. */
+struct eapp *pool_app_by_id(struct emberd *d, uint32_t id);
+/* A free dataplane slot, now taken; -1 if none. */
+int pool_slot_alloc(struct emberd *d);
 void pool_standby_sync(struct emberd *d, struct eapp *a);
 int pool_services_add(struct emberd *d, struct eapp *a);
 struct dp_service pool_dp_service(const struct app_service *x);
@@ -235,6 +238,16 @@ int pool_activate_scale(struct emberd *d, struct guest *g);
 unsigned int pool_count(const struct eapp *a, enum guest_state s);
 /* (g), live, leaves the live set: paused (pool not full) or stopped. */
 void pool_guest_sleep(struct emberd *d, struct eapp *a, struct guest *g);
+
+/* emberd_wake.c: the wake path (pool_wake, pool_guest_resumed above too). */
+/* (g) into its app's live set in the dataplane, on (slot); 0 or -EIO. */
+int guest_route(struct emberd *d, struct guest *g, int slot);
+/* Resumes paused (g) and makes it live; (event) 0: not a wake. 0 or -errno. */
+int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t recv);
+/* The log line and last_wake of a wake (or scale-out) once it is complete. */
+void wake_report(struct emberd *d, struct guest *g);
+/* The tick's period from what is going on (1 ms, --scale-ms, 100 ms). */
+void tick_update(struct emberd *d);
 
 /* emberd_scale.c: the autoscaler, each tick while the app has live guests. */
 void autoscale(struct emberd *d, struct eapp *a, uint64_t now);

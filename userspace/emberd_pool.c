@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* emberd's pool: deploy progress, standby guests, the wake path, idle scale-to-zero, teardown. */
+/* emberd's pool: deploy progress, standby guests, refills, idle scale-to-zero, teardown. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +20,7 @@ struct eapp *pool_app_by_name(struct emberd *d, const char *name)
 	return NULL;
 }
 
-static struct eapp *app_by_id(struct emberd *d, uint32_t id)
+struct eapp *pool_app_by_id(struct emberd *d, uint32_t id)
 {
 	for (struct eapp *a = d->apps; a; a = a->next)
 		if (a->id == id)
@@ -50,7 +50,7 @@ unsigned int pool_count(const struct eapp *a, enum guest_state s)
 	return n;
 }
 
-static int slot_alloc(struct emberd *d)
+int pool_slot_alloc(struct emberd *d)
 {
 	for (int i = 0; i < EMBER_MAX_GUESTS; i++) {
 		if (!d->slot_used[i]) {
@@ -133,7 +133,6 @@ static void deploy_fail(struct eapp *a, const char *fmt, ...)
 	log_err("app %s: deploy failed: %s", a->name, a->error);
 }
 
-/* The first paused clone exists: services go into the dataplane. */
 struct dp_service pool_dp_service(const struct app_service *x)
 {
 	struct dp_service svc = {.family = x->family, .port = x->port, .proto = x->proto};
@@ -210,9 +209,6 @@ void pool_boot_done(struct emberd *d, struct guest *g, int status)
 		deploy_fail(a, "cannot start a paused clone");
 }
 
-static int guest_route(struct emberd *d, struct guest *g, int slot);
-static int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t recv);
-
 void pool_guest_paused(struct emberd *d, struct guest *g)
 {
 	struct eapp *a = g->app;
@@ -274,178 +270,6 @@ void pool_app_adopted(struct emberd *d, struct eapp *a)
 	a->prune = true;
 	pool_standby_sync(d, a);
 	app_ready(d, a);
-}
-
-static uint64_t us(uint64_t from, uint64_t to)
-{
-	return to > from ? (to - from) / 1000 : 0;
-}
-
-/* The tick: 1 ms while a wake waits for its first packet, the autoscaler's
- * period while any guest is live, else EMBERD_TICK_MS (refills, timeouts). */
-static void tick_update(struct emberd *d)
-{
-	bool live = false;
-
-	for (struct eapp *a = d->apps; a && !live; a = a->next)
-		for (struct guest *g = a->guests; g && !live; g = g->next)
-			live = g->state == G_LIVE;
-	tick_set(d, d->fast_ticks ? EMBERD_FAST_MS : live ? d->o.scale_ms : EMBERD_TICK_MS);
-}
-
-static void wake_report(struct emberd *d, struct guest *g)
-{
-	struct wake_times *w = g->wake;
-	struct eapp *a = g->app;
-
-	if (w->scale) {
-		log_info("scale-out app=%s guest=%u sent->running=%" PRIu64
-			 "us running->ok=%" PRIu64 "us",
-			 a->name, g->id, us(w->sent, w->running), us(w->running, w->ok));
-	} else {
-		char t3[96] = "";
-
-		if (w->restore) /* tier 3: recv -> restore -> paused -> resume sent */
-			snprintf(t3, sizeof(t3), " restore->paused=%" PRIu64 "us",
-				 us(w->restore, w->restored));
-		log_info("wake app=%s guest=%u tier=%s event->recv=%" PRIu64
-			 "us recv->resume_sent=%" PRIu64 "us%s sent->running=%" PRIu64
-			 "us running->ok=%" PRIu64 "us event->first_pkt=%s%" PRIu64 "us",
-			 a->name, g->id, w->restore ? "restore" : "paused", us(w->event, w->recv),
-			 us(w->recv, w->sent), t3, us(w->sent, w->running), us(w->running, w->ok),
-			 w->first ? "" : "none/", us(w->event, w->first));
-		a->last_wake = *w;
-		meter_wake(a, w);
-	}
-	free(g->wake);
-	g->wake = NULL;
-	if (d->fast_ticks)
-		d->fast_ticks--;
-	tick_update(d);
-}
-
-/* (g) into its app's live set in the dataplane, on (slot). */
-static int guest_route(struct emberd *d, struct guest *g, int slot)
-{
-	static const uint8_t mac[6] = EMBERD_GUEST_MAC;
-	struct dp_guest dg = {.app_id = g->app->id, .tap_ifindex = g->ifindex};
-
-	memcpy(dg.mac, mac, 6);
-	inet_pton(AF_INET, EMBERD_GUEST_IP, dg.ip4);
-	inet_pton(AF_INET6, EMBERD_GUEST_IP6, dg.ip6);
-	meter_guest_route(d, g, slot);
-	if (dp_guest_add(d->dp, (uint32_t)slot, &dg)) {
-		log_err("guest %u: dp_guest_add: %s", g->id, dp_errmsg(d->dp));
-		return -EIO;
-	}
-	return 0;
-}
-
-/* Resumes (g) and makes it a live guest. The dataplane entry is written
- * right after the resume command: frames that reach the tap in between
- * queue in the guest's RX ring either way. */
-static int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t recv)
-{
-	struct dp_counters c = {0};
-	int slot = slot_alloc(d);
-
-	if (slot < 0)
-		return -ENOSPC;
-	g->wake = calloc(1, sizeof(*g->wake));
-	if (g->wake) /* before the write: the VMM may run before it returns */
-		g->wake->sent = mono_ns();
-	if (!g->wake || guest_ctl(g, CTL_RESUME)) {
-		d->slot_used[slot] = 0;
-		free(g->wake);
-		g->wake = NULL;
-		return -EIO;
-	}
-	g->wake->event = event ? event : recv;
-	g->wake->recv = recv;
-	g->wake->guest = g->id;
-	if (guest_route(d, g, slot)) {
-		d->slot_used[slot] = 0;
-		guest_stop(d, g);
-		return -EIO;
-	}
-	dp_guest_counters(d->dp, (uint32_t)slot, &c);
-	g->wake->pkts0 = c.packets;
-	g->slot = slot;
-	g->state = G_LIVE;
-	g->live_since = mono_ns();
-	g->app->last_used = g->live_since;
-	state_guest_save(d, g);
-	d->fast_ticks++;
-	tick_update(d);
-	return 0;
-}
-
-/* Tier 3: no paused guest. A clone is restored onto the spare tap, where
- * the wake's packets wait; pool_guest_paused() resumes it. 1: restoring,
- * 2: a restore for an earlier event is under way (the router re-armed
- * meanwhile), 0: no spare tap or the restore failed. */
-static int wake_restore(struct emberd *d, struct eapp *a, uint64_t event, uint64_t recv)
-{
-	for (struct guest *g = a->guests; g; g = g->next)
-		if (g->t3_recv)
-			return 2;
-	if (a->spare_fd < 0 || guest_restore(d, a, true))
-		return 0;
-	a->guests->t3_event = event ? event : recv;
-	a->guests->t3_recv = recv;
-	log_dbg("app %s: wake: restoring guest %u onto the spare tap %s", a->name, a->guests->id,
-		a->guests->tap);
-	return 1;
-}
-
-int pool_wake(void *ctx, const struct dp_wake_event *ev)
-{
-	uint64_t recv = mono_ns();
-	struct emberd *d = ctx;
-	struct eapp *a = app_by_id(d, ev->app_id);
-	struct guest *pick = NULL;
-
-	if (!a || a->state != APP_READY) {
-		log_dbg("wake for app id %u, which is not ready", ev->app_id);
-		return 0;
-	}
-	for (struct guest *g = a->guests; g; g = g->next) {
-		if (g->state != G_PAUSED)
-			continue;
-		if (!pick || g->ifindex == a->standby_ifindex)
-			pick = g;
-	}
-	if (pick && !guest_activate(d, pick, ev->ts_ns, recv)) {
-		a->wakes++;
-		return 0;
-	}
-	switch (pick ? 0 : wake_restore(d, a, ev->ts_ns, recv)) {
-	case 1:
-		a->wakes++;
-		a->wakes_restore++;
-		return 0;
-	case 2:
-		log_dbg("app %s: wake event while its tier-3 restore runs", a->name);
-		return 0;
-	}
-	a->wakes++;
-	a->wakes_missed++;
-	log_err("app %s: wake with no paused guest to resume and no spare tap to restore on "
-		"(the router re-arms)",
-		a->name);
-	return 0;
-}
-
-void pool_guest_resumed(struct emberd *d, struct guest *g, const char *reply)
-{
-	const char *m = strstr(reply, "mono_ns=");
-
-	if (!g->wake)
-		return;
-	g->wake->ok = mono_ns();
-	g->wake->running = m ? strtoull(m + 8, NULL, 10) : 0;
-	if (g->wake->first || g->wake->scale)
-		wake_report(d, g);
 }
 
 /* Idle: out of the live set first, then paused (a standby guest again) if
