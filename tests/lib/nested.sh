@@ -89,6 +89,8 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work "/host$cwd" ||
 	{ echo "nested: cannot mount the work tree at $cwd"; echo "NESTED-EXIT=125"; poweroff -f; }
 mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
 ip link set lo up
+# A heartbeat for the watchdog outside: it stops when the L1 kernel wedges.
+(while :; do sleep 20; echo NESTED-ALIVE; done) &
 chroot /host /usr/bin/env EMBER_NESTED=1 $(cat /env) PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 	/bin/bash -c 'cd "$1" && shift && mapfile -t a < @CMDFILE@ && exec "${a[@]}"' _ "$cwd"
 echo "NESTED-EXIT=$?"
@@ -106,7 +108,7 @@ log=$work/console
 # QEMU has once spun in the firmware before booting the L1 kernel at all:
 # either way the VM is stopped, so the caller can retry once.
 run_l1() {
-	local bg start why lockup=0
+	local bg start why lockup=0 beats=0 beat_t n
 	: >"$log"
 	rm -f "$work/qemu.pid" "$work/rc"
 	# stdin is /dev/null: CI has none at all (QEMU's stdio backend would
@@ -121,15 +123,21 @@ run_l1() {
 			-virtfs "local,path=$(pwd),mount_tag=work,security_model=passthrough,multidevs=remap" \
 			</dev/null |
 			sed -u -e 's/\r//g' -e 's/\x1bc//g' -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | tee "$log" |
+			sed -u -e 's/NESTED-ALIVE//g' | # also in the middle of a line of dots
 			grep --line-buffered -v -e '^NESTED-EXIT=' -e '^SeaBIOS' -e '^Booting from ROM' -e '^$'
 		echo "${PIPESTATUS[0]}" >"$work/rc"
 	) &
 	bg=$!
 	start=$(date +%s)
+	beat_t=$start
 	while kill -0 "$bg" 2>/dev/null; do
 		why=""
+		n=$(grep -o 'NESTED-ALIVE' "$log" | wc -l)
+		[ "$n" != "$beats" ] && beats=$n && beat_t=$(date +%s)
 		if grep -qE 'soft lockup - CPU#[0-9]+ stuck for ([6-9][0-9]|[0-9]{3,})s' "$log"; then
 			why="the L1 kernel is stuck (soft lockup in the emulated VM)"
+		elif [ "$beats" -gt 0 ] && [ $(($(date +%s) - beat_t)) -gt 180 ]; then
+			why="the L1 kernel is wedged (no heartbeat for 3 minutes)"
 		elif [ $(($(date +%s) - start)) -gt 300 ] && ! grep -q 'Booting from ROM' "$log"; then
 			# Seconds normally; 2 minutes were once exceeded on a
 			# loaded machine by a VM that then booted fine.
