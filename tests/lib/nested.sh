@@ -90,7 +90,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work "/host$cwd" ||
 mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
 ip link set lo up
 # A heartbeat for the watchdog outside: it stops when the L1 kernel wedges.
-(while :; do sleep 20; echo NESTED-ALIVE; done) &
+(while :; do echo NESTED-ALIVE; sleep 20; done) &
 chroot /host /usr/bin/env EMBER_NESTED=1 $(cat /env) PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 	/bin/bash -c 'cd "$1" && shift && mapfile -t a < @CMDFILE@ && exec "${a[@]}"' _ "$cwd"
 echo "NESTED-EXIT=$?"
