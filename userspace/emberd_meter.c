@@ -12,14 +12,13 @@
 
 #define METER_PERIOD_NS 1000000000ull
 
-/* /proc/PID/stat of (g)'s VMM, if the process is still the one started. */
-static int read_stat(const struct guest *g, struct meter_stat *st)
+int meter_read_stat(pid_t pid, struct meter_stat *st)
 {
 	char path[64], buf[1024];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", g->pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -28,7 +27,13 @@ static int read_stat(const struct guest *g, struct meter_stat *st)
 	if (n <= 0)
 		return -EIO;
 	buf[n] = 0;
-	if (meter_parse_stat(buf, st))
+	return meter_parse_stat(buf, st);
+}
+
+/* /proc/PID/stat of (g)'s VMM, if the process is still the one started. */
+static int read_stat(const struct guest *g, struct meter_stat *st)
+{
+	if (meter_read_stat(g->pid, st))
 		return -EINVAL;
 	/* A PID reused by another process between its exit and our pidfd
 	 * event must not be metered as the guest. */

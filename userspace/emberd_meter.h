@@ -77,4 +77,7 @@ int emberd_logs(void *ctx, const char *name, const struct api_logs_query *q, str
 /* Removes the console files (gN.console, boot.console) of the app directory (dir). */
 void emberd_consoles_forget(const char *dir);
 
+/* Reads and parses /proc/PID/stat; 0, or -errno if the process is gone. */
+int meter_read_stat(pid_t pid, struct meter_stat *st);
+
 #endif

@@ -137,28 +137,9 @@ void state_guest_forget(const struct guest *g)
 
 uint64_t state_proc_start(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	ssize_t n;
-	FILE *f;
+	struct meter_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
-	/* Fields 3 (state) to 21, then 22: starttime. */
-	if (!p || sscanf(p + 1,
-			 " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-			 "%*d %llu",
-			 &start) != 1)
-		return 0;
-	return start;
+	return meter_read_stat(pid, &st) ? 0 : st.start;
 }
 
 /* One gN.vmm record, parsed. */
