@@ -24,8 +24,9 @@ done
 # Ready means its first clone was paused; under pressure it is stopped again.
 for n in 1 2; do
 	for _ in $(seq "$READY_TIMEOUT"); do
-		[ "$(app_of "m$n" -r .state)" = ready ] && break
-		[ "$(app_of "m$n" -r .state)" = deploying ] || die "m$n: $(app_of "m$n" -c .)"
+		st=$(app_of "m$n" -r .state) # read once: it may turn ready between two reads
+		[ "$st" = ready ] && break
+		[ "$st" = deploying ] || die "m$n in state '$st': $(app_of "m$n" -c .)"
 		sleep 1
 	done
 done
