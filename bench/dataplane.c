@@ -87,15 +87,19 @@ static void links(void)
 		bench_fail("standby tap", B.stby_fd);
 }
 
-/* The bench programs: sink on sink0, redirect-only baseline aimed at out0. */
+/* The bench programs: sink on sink0, the redirect baselines aimed at out0. */
 static void bench_progs(void)
 {
 	uint32_t key = 0, val = (uint32_t)B.out0;
 	int err;
 
-	B.skel = dataplane_bpf__open_and_load();
+	B.skel = dataplane_bpf__open();
 	if (!B.skel)
-		bench_fail("loading bench programs", errno);
+		bench_fail("opening bench programs", errno);
+	B.skel->rodata->xb_ifindex_out = (uint32_t)B.out0;
+	err = dataplane_bpf__load(B.skel);
+	if (err)
+		bench_fail("loading bench programs", err);
 	err = bpf_map_update_elem(bpf_map__fd(B.skel->maps.bench_tx), &key, &val, 0);
 	if (!err)
 		err = bpf_xdp_attach(B.sink0, bpf_program__fd(B.skel->progs.bench_count_drop),
@@ -150,6 +154,9 @@ int main(void)
 	B.rate_rounds = (int)env_num("EMBER_BENCH_ROUNDS", 3);
 	B.wake_samples = (int)env_num("EMBER_BENCH_WAKE_SAMPLES", 2000);
 	B.burst = (int)env_num("EMBER_BENCH_BURST", 100000);
+	B.only = getenv("EMBER_BENCH_ONLY");
+	if (B.only && !*B.only)
+		B.only = NULL;
 	atexit(cleanup);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -35,6 +35,7 @@ struct bench {
 	/* knobs (environment: EMBER_BENCH_SECS, EMBER_BENCH_ROUNDS, ...) */
 	double rate_secs;
 	int rate_rounds, wake_samples, burst;
+	const char *only; /* EMBER_BENCH_ONLY: one program's rate rounds, or NULL */
 };
 
 extern struct bench B;

@@ -57,6 +57,15 @@ static __always_inline struct ember_flow_cache *fc_entry(const union fkey *k)
 	return bpf_map_lookup_elem(&ember_fcache, &i);
 }
 
+/* Starts the load of entry (e) without waiting for it: a volatile read the
+ * compiler keeps here, whose value nothing needs. */
+static __always_inline void fc_touch(const struct ember_flow_cache *e)
+{
+	__u32 seq = *(volatile const __u32 *)&e->seq;
+
+	asm volatile("" : : "r"(seq));
+}
+
 /*
  * 0 and (*hit) filled when (e) holds flow (k) and was checked against
  * ember_flows during the current jiffy (now_j). The sequence count guards
