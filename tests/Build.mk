@@ -258,13 +258,14 @@ endif
 
 # --- emberd metering (tests/unit/test_emberd_meter.c; owner: metering helper) ---
 # The pure parts of metering (/proc parsers, histogram, Prometheus text,
-# console tails): METER_OBJS of userspace/Build.mk, no emberd, no BPF.
+# console tails, the meter.json record): METER_OBJS of userspace/Build.mk,
+# no emberd, no BPF.
 $(OBJ)/tests/unit/test_emberd_meter.o: CFLAGS += -Iuserspace
 
 $(TESTBIN)/test_emberd_meter: $(OBJ)/tests/unit/test_emberd_meter.o $(METER_OBJS)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka $(API_LIBS) -o $@
 
 TESTS += $(TESTBIN)/test_emberd_meter
 # --- end emberd metering ---

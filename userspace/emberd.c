@@ -433,7 +433,8 @@ static void teardown(struct emberd *d)
 	if (d->dp) {
 		dp_events_close(d->dp);
 		dp_close(d->dp);
-		/* No restart re-adoption yet: pins would only name dead taps. */
+		/* SIGTERM stopped every guest: the pins would only name dead
+		 * taps. (A killed emberd leaves them, for the next to adopt.) */
 		dp_unpin(d->o.pin_root);
 	}
 	app_registry_free(d->reg);

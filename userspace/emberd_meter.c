@@ -2,6 +2,7 @@
 /* emberd's metering: samples VMM CPU and memory, tap traffic and dataplane counters once a second.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "emberd.h"
 
 #define METER_PERIOD_NS 1000000000ull
+#define METER_SAVE_NS	(10 * METER_PERIOD_NS)
 
 int meter_read_stat(pid_t pid, struct meter_stat *st)
 {
@@ -117,14 +119,20 @@ static void sample_app(struct emberd *d, struct eapp *a)
 
 	if (dp_app_counters(d->dp, a->id, &c))
 		return;
+	/* Counters below the baseline: the maps were made anew (a start that
+	 * found no pins). What was counted so far is carried over. */
+	if (m->dp0_set && (c.packets < m->dp0.packets || c.new_flows < m->dp0.new_flows)) {
+		m->carry = m->dp;
+		m->dp0_set = false;
+	}
 	if (!m->dp0_set) {
 		m->dp0 = c;
 		m->dp0_set = true;
 	}
-	m->dp.packets = c.packets - m->dp0.packets;
-	m->dp.bytes = c.bytes - m->dp0.bytes;
-	m->dp.new_flows = c.new_flows - m->dp0.new_flows;
-	m->dp.drops = c.drops - m->dp0.drops;
+	m->dp.packets = m->carry.packets + (c.packets - m->dp0.packets);
+	m->dp.bytes = m->carry.bytes + (c.bytes - m->dp0.bytes);
+	m->dp.new_flows = m->carry.new_flows + (c.new_flows - m->dp0.new_flows);
+	m->dp.drops = m->carry.drops + (c.drops - m->dp0.drops);
 	m->dp.last_seen_ns = c.last_seen_ns;
 }
 
@@ -141,6 +149,17 @@ static struct meter_ifstat *read_taps(size_t *n)
 		v = NULL;
 	fclose(f);
 	return v;
+}
+
+static void totals_add(struct meter_totals *t, const struct meter_totals *g)
+{
+	t->cpu_ns += g->cpu_ns;
+	t->pss_kib_ms += g->pss_kib_ms;
+	t->rx_bytes += g->rx_bytes;
+	t->rx_packets += g->rx_packets;
+	t->tx_bytes += g->tx_bytes;
+	t->tx_packets += g->tx_packets;
+	t->new_flows += g->new_flows;
 }
 
 void meter_tick(struct emberd *d)
@@ -162,8 +181,113 @@ void meter_tick(struct emberd *d)
 			sample_tap(g, ifs, n);
 			sample_slot(d, g, false);
 		}
+		if (now - a->meter.saved_ns >= METER_SAVE_NS)
+			meter_save(d, a);
 	}
 	free(ifs);
+}
+
+void meter_save(struct emberd *d, struct eapp *a)
+{
+	struct meter_record r = {
+		.gone = a->meter.gone,
+		.dp0 = a->meter.dp0,
+		.dp = a->meter.dp,
+		.wakes = a->wakes,
+		.wakes_missed = a->wakes_missed,
+		.wakes_restore = a->wakes_restore,
+		.scale_outs = a->scale_outs,
+		.scale_ins = a->scale_ins,
+		.to_first = a->meter.to_first,
+		.to_ok = a->meter.to_ok,
+	};
+	char path[PATH_MAX + 16], *text;
+	size_t n = 0;
+	int rc;
+
+	(void)d;
+	a->meter.saved_ns = mono_ns();
+	if (a->state == APP_REMOVING) /* its directory goes */
+		return;
+	for (struct guest *g = a->guests; g; g = g->next)
+		n++;
+	r.guests = calloc(n ? n : 1, sizeof(*r.guests));
+	if (!r.guests)
+		return;
+	for (struct guest *g = a->guests; g; g = g->next) {
+		r.guests[r.nguests].id = g->id;
+		r.guests[r.nguests++].t = g->meter.t;
+	}
+	text = meter_record_dump(&r);
+	free(r.guests);
+	snprintf(path, sizeof(path), "%s/meter.json", a->dir);
+	rc = text ? state_write_file(path, text) : -ENOMEM;
+	free(text);
+	if (rc)
+		log_err("app %s: writing %s: %s (metering since the last save would not survive "
+			"a restart)",
+			a->name, path, strerror(-rc));
+}
+
+static struct guest *guest_by_id(struct eapp *a, unsigned int id)
+{
+	for (struct guest *g = a->guests; g; g = g->next)
+		if (g->id == id)
+			return g;
+	return NULL;
+}
+
+void meter_restore(struct emberd *d, struct eapp *a)
+{
+	char path[PATH_MAX + 16], err[256];
+	struct app_meter *m = &a->meter;
+	struct meter_record r;
+	FILE *f;
+	int rc;
+
+	(void)d;
+	snprintf(path, sizeof(path), "%s/meter.json", a->dir);
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno != ENOENT)
+			log_err("app %s: %s: %s: metering starts from zero", a->name, path,
+				strerror(errno));
+		return;
+	}
+	rc = meter_record_read(f, &r, err, sizeof(err));
+	fclose(f);
+	if (rc) {
+		log_err("app %s: %s is not usable (%s): metering starts from zero", a->name, path,
+			err);
+		return;
+	}
+	m->gone = r.gone;
+	m->dp0 = r.dp0;
+	m->dp = r.dp;
+	m->dp0_set = true;
+	m->to_first = r.to_first;
+	m->to_ok = r.to_ok;
+	a->wakes = r.wakes;
+	a->wakes_missed = r.wakes_missed;
+	a->wakes_restore = r.wakes_restore;
+	a->scale_outs = r.scale_outs;
+	a->scale_ins = r.scale_ins;
+	for (size_t i = 0; i < r.nguests; i++) {
+		struct meter_totals *t = &r.guests[i].t;
+		struct guest *g = guest_by_id(a, r.guests[i].id);
+
+		if (g) {
+			/* CPU and tap counts come back from the kernel; the
+			 * integral and the flows of left slots from the record. */
+			g->meter.t.pss_kib_ms = t->pss_kib_ms;
+			g->meter.flows_closed = t->new_flows;
+			continue;
+		}
+		t->rss_kib = t->pss_kib = 0;
+		totals_add(&m->gone, t);
+	}
+	meter_record_free(&r);
+	log_dbg("app %s: metering restored from %s", a->name, path);
 }
 
 void meter_guest_route(struct emberd *d, struct guest *g, int slot)
@@ -179,17 +303,6 @@ void meter_guest_route(struct emberd *d, struct guest *g, int slot)
 void meter_guest_unroute(struct emberd *d, struct guest *g)
 {
 	sample_slot(d, g, true);
-}
-
-static void totals_add(struct meter_totals *t, const struct meter_totals *g)
-{
-	t->cpu_ns += g->cpu_ns;
-	t->pss_kib_ms += g->pss_kib_ms;
-	t->rx_bytes += g->rx_bytes;
-	t->rx_packets += g->rx_packets;
-	t->tx_bytes += g->tx_bytes;
-	t->tx_packets += g->tx_packets;
-	t->new_flows += g->new_flows;
 }
 
 void meter_guest_exited(struct emberd *d, struct guest *g)

@@ -10,6 +10,7 @@
 #include "api.h"
 #include "dp.h"
 #include "meter.h"
+#include "meter_record.h"
 
 /*
  * Sampled by meter_tick() at most once a second from the pool's tick:
@@ -20,16 +21,6 @@
  * in these two structs, embedded in struct guest and struct eapp: nothing to
  * allocate or free. docs/emberd.md (Metering) says what each number means.
  */
-
-/* What one guest, or one app in all, has used. */
-struct meter_totals {
-	uint64_t cpu_ns;	       /* user + system time of the VMM process(es) */
-	uint64_t rss_kib, pss_kib;     /* last sample; 0 once gone */
-	uint64_t pss_kib_ms;	       /* memory-time: PSS integrated over time */
-	uint64_t rx_bytes, rx_packets; /* into the guest (its tap's tx) */
-	uint64_t tx_bytes, tx_packets; /* out of the guest (its tap's rx) */
-	uint64_t new_flows;	       /* flows the router gave it (app: all of the app's) */
-};
 
 struct guest_meter {
 	struct meter_totals t;
@@ -45,6 +36,8 @@ struct app_meter {
 	struct dp_counters dp0;	    /* the app id's counters when metering began */
 	struct dp_counters dp;	    /* since then, as of the last sample */
 	bool dp0_set;		    /* app ids are reused: dp0 is subtracted */
+	struct dp_counters carry;   /* counted before the counters restarted (new maps) */
+	uint64_t saved_ns;	    /* meter.json last written (mono ns), 0 = never */
 	struct meter_hist to_first; /* wake event -> first packet from the guest */
 	struct meter_hist to_ok;    /* wake event -> "ok resumed" read */
 };
@@ -65,6 +58,14 @@ void meter_guest_unroute(struct emberd *d, struct guest *g);
 void meter_guest_exited(struct emberd *d, struct guest *g);
 /* A reported wake of (a): into the latency histograms. */
 void meter_wake(struct eapp *a, const struct wake_times *w);
+/* Writes (a)'s DIR/apps/NAME/meter.json (meter_record.h): what a restart
+ * of emberd must not lose. meter_tick() calls it every 10 s, pool_shutdown()
+ * once more at the end. */
+void meter_save(struct emberd *d, struct eapp *a);
+/* At start, after (a)'s guests were adopted: takes its meter.json back.
+ * Adopted guests keep their memory-time and flows; recorded guests that were
+ * not adopted count as gone with their totals as of the last save. */
+void meter_restore(struct emberd *d, struct eapp *a);
 /* (a)'s totals: exited guests, current guests, the dataplane's app counters. */
 void meter_app_totals(const struct eapp *a, struct meter_totals *t);
 /* The instance id of (g): "APP-N", "APP-boot" for the deploy's boot. */

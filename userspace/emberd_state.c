@@ -39,7 +39,7 @@
  * killed. Dataplane entries that no adopted app or guest owns are removed.
  */
 
-static int write_atomic(const char *path, const char *text)
+int state_write_file(const char *path, const char *text)
 {
 	char tmp[PATH_MAX + 8];
 	size_t len = strlen(text);
@@ -79,7 +79,7 @@ int state_app_save(struct emberd *d, const struct eapp *a)
 	if (!text)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/app.json", a->dir);
-	rc = write_atomic(path, text);
+	rc = state_write_file(path, text);
 	free(text);
 	if (rc)
 		log_err("app %s: writing %s: %s (the app will not survive a restart)", a->name,
@@ -122,7 +122,7 @@ void state_guest_save(struct emberd *d, const struct guest *g)
 		 g->pid, g->start_ticks, guest_state_name(g->state), g->slot, g->ifindex,
 		 g->tap[0] ? g->tap : "-", ctl[0] ? ctl : "-", g->version);
 	guest_record_path(g->app, g->id, path, sizeof(path));
-	rc = write_atomic(path, text);
+	rc = state_write_file(path, text);
 	if (rc)
 		log_err("guest %u: writing %s: %s", g->id, path, strerror(-rc));
 }
@@ -341,8 +341,10 @@ static void adopt_dir(struct emberd *d, const char *name)
 			rec_kill(&r, name, "was not paused or live");
 	}
 	closedir(dh);
-	if (a)
+	if (a) {
+		meter_restore(d, a);
 		pool_app_adopted(d, a);
+	}
 }
 
 /* Dataplane entries of a daemon that died: what nothing adopted owns goes. */

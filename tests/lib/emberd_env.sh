@@ -34,6 +34,14 @@ wait_for() {
 	while [ "$SECONDS" -lt "$end" ]; do "$@" && return 0; sleep 0.1; done
 	"$@"
 }
+# wait_until SECONDS 'CONDITION': like wait_for, for a condition that must be
+# evaluated anew each time ("$(...)" given to wait_for is expanded once, by
+# the caller).
+wait_until() {
+	local end=$((SECONDS + $1))
+	while [ "$SECONDS" -lt "$end" ]; do eval "$2" && return 0; sleep 0.1; done
+	eval "$2"
+}
 # alive PID: the process runs (a zombie does not count: VMMs adopted from a
 # killed emberd are reaped by whatever init the machine has, maybe late).
 alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }

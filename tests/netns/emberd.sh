@@ -124,6 +124,11 @@ for _ in $(seq 600); do # the refill after a wake: restoring guests are not adop
 done
 before=$(ids '"\(.pid)/\(.state)"')
 case $before in *live*) ;; *) die "no live guest after the second wake: $before" ;; esac
+# Metering survives the restart: once meter.json (written every 10 s) has
+# both wakes, what the API shows now may only grow across the kill.
+meter_file=$WORK/state/apps/demo/meter.json
+wait_until 30 '[ "$(jq .wakes "$meter_file" 2>/dev/null)" = 2 ]' || die "meter.json never had 2 wakes"
+meter_before=$(app -c '[.meter.cpu_ms, .meter.new_flows, .meter.rx_packets]')
 kill -9 "$EMBERD_PID"
 wait "$EMBERD_PID" 2>/dev/null
 EMBERD_PID=""
@@ -135,8 +140,13 @@ after=$(ids '"\(.pid)/\(.state)"')
 [ "$after" = "$before" ] || die "after the restart the guests are '$after', before '$before'"
 [ "$(app -r .state)" = ready ] || die "demo is '$(app -r .state)' after the restart"
 body=$(get 10000) || die "a warm GET after the restart failed"
-[ "$(app .wakes)" = 0 ] || die "the warm GET after the restart needed a wake"
+[ "$(app .wakes)" = 2 ] || die "wakes = $(app .wakes) after the restart, want the 2 from before"
+meter_after=$(app -c '[.meter.cpu_ms, .meter.new_flows, .meter.rx_packets]')
+jq -e -n --argjson b "$meter_before" --argjson a "$meter_after" \
+	'[range(3)] | all(. as $i | $a[$i] >= $b[$i])' >/dev/null ||
+	die "metering went back across the restart: before $meter_before, after $meter_after"
 echo "ok: the restarted emberd adopted the same VMMs ($after); warm GET: $body"
+echo "ok: metering kept across kill -9: [cpu_ms, new_flows, rx_packets] $meter_before -> $meter_after"
 [ "$(app .idle_timeout_ms)" = 120000 ] || die "the scaled idle timeout did not survive the restart"
 [ "$(scale "{\"idle_timeout_ms\": $IDLE_MS}")" = 200 ] || die "PATCH .../scale failed"
 for _ in $(seq 600); do
@@ -149,7 +159,7 @@ for p in $before; do
 		die "the adopted idle guest ${p%/*} is still running (the pool was full)" ;; esac
 done
 body=$(get 30000) || die "GET after the adopted guest's scale-to-zero failed"
-[ "$(app .wakes)" = 1 ] || die "wakes = $(app .wakes) after the restart, want 1"
+[ "$(app .wakes)" = 3 ] || die "wakes = $(app .wakes) after the restart's wake, want 3"
 echo "ok: the adopted guest went idle (stopped: the pool was full), a GET woke the app: $body"
 
 # --- a second app, then DELETE: its VMMs and taps go, the first app stays

@@ -65,7 +65,7 @@ echo "ok: no request failed during the redeploy (open-loop, 20/s for 60 s)"
 # --- kill -9 of one of two live guests under load
 api -sf -o /dev/null -X PATCH -d '{"min_instances": 2}' http://localhost/v1/apps/web/scale ||
 	die "PATCH min_instances"
-wait_for 60 [ "$(app .guests.live)" = 2 ] || die "not 2 live guests: $(app -c .guests)"
+wait_until 60 '[ "$(app .guests.live)" = 2 ]' || die "not 2 live guests: $(app -c .guests)"
 load 20 kill
 sleep 5
 victim=$(api http://localhost/v1/apps/web/instances |
@@ -77,6 +77,6 @@ load_done kill
 failed=$(sed -n 's/^load_failed=//p' "$WORK/kill")
 [ "$failed" -le 2 ] || die "$failed requests failed; only the victim's in-flight ones may"
 echo "ok: $failed request(s) lost with the killed guest (at most its in-flight ones)"
-wait_for 60 [ "$(app .guests.live)" = 2 ] || die "not back to 2 live guests: $(app -c .guests)"
+wait_until 60 '[ "$(app .guests.live)" = 2 ]' || die "not back to 2 live guests: $(app -c .guests)"
 echo "ok: back to min_instances = 2 live guests"
 echo "PASS"

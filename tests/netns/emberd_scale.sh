@@ -79,7 +79,7 @@ wait_for 60 no_guests || die "paused guests left with standby 0: $(app -c .guest
 echo "ok: standby 0: no guest at all ($(app -c .guests))"
 body=$(ip netns exec "$C" build/tests/http_get -t 30000 "$VIP" 80 /) ||
 	die "GET through a tier-3 wake failed"
-wait_for 10 [ "$(app -r '.last_wake.tier')" = restore ] ||
+wait_until 10 '[ "$(app -r .last_wake.tier)" = restore ]' ||
 	die "last wake is not a restore: $(app .last_wake)"
 [ "$(app .wakes_restore)" = 1 ] || die "wakes_restore = $(app .wakes_restore)"
 echo "ok: tier-3 wake (restore onto the spare tap): $body"

@@ -15,6 +15,7 @@
 
 #include "console.h"
 #include "meter.h"
+#include "meter_record.h"
 #include "prom.h"
 
 /* An output stream and what it collected. */
@@ -291,14 +292,132 @@ static void test_instance_ids(void **state)
 	assert_int_equal(console_file_parse("g3.console.old", &id), -1);
 }
 
+/* A record with every field set to a distinct value survives dump and parse. */
+static void test_record_round_trip(void **state)
+{
+	struct meter_record_guest g[2] = {
+		{.id = 7,
+		 .t = {.cpu_ns = 11,
+		       .pss_kib_ms = 12,
+		       .rx_bytes = 13,
+		       .rx_packets = 14,
+		       .tx_bytes = 15,
+		       .tx_packets = 16,
+		       .new_flows = 17}},
+		{.id = 4000000000u, .t = {.cpu_ns = 21, .new_flows = 27}},
+	};
+	struct meter_record r = {
+		.gone = {.cpu_ns = 1,
+			 .pss_kib_ms = 2,
+			 .rx_bytes = 3,
+			 .rx_packets = 4,
+			 .tx_bytes = 5,
+			 .tx_packets = 6,
+			 .new_flows = 7},
+		.dp0 = {.packets = 31, .bytes = 32, .new_flows = 33, .drops = 34},
+		.dp = {.packets = 41, .bytes = 42, .new_flows = 43, .drops = 44},
+		.wakes = 51,
+		.wakes_missed = 52,
+		.wakes_restore = 53,
+		.scale_outs = 54,
+		.scale_ins = 55,
+		.guests = g,
+		.nguests = 2,
+	};
+	struct meter_record back;
+	char err[256], *text;
+
+	(void)state;
+	meter_hist_add(&r.to_first, 150);
+	meter_hist_add(&r.to_first, 9000000);
+	meter_hist_add(&r.to_ok, 3);
+	text = meter_record_dump(&r);
+	assert_non_null(text);
+	assert_int_equal(meter_record_parse(text, &back, err, sizeof(err)), 0);
+	free(text);
+	assert_memory_equal(&back.gone, &r.gone, sizeof(r.gone));
+	assert_int_equal(back.dp0.drops, 34);
+	assert_int_equal(back.dp.packets, 41);
+	assert_int_equal(back.dp.last_seen_ns, 0); /* a sample, not kept */
+	assert_int_equal(back.wakes + back.wakes_missed + back.wakes_restore, 51 + 52 + 53);
+	assert_int_equal(back.scale_outs * 100 + back.scale_ins, 5400 + 55);
+	assert_memory_equal(&back.to_first, &r.to_first, sizeof(r.to_first));
+	assert_memory_equal(&back.to_ok, &r.to_ok, sizeof(r.to_ok));
+	assert_int_equal(back.nguests, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct meter_record_guest *x =
+			back.guests[0].id == g[i].id ? &back.guests[0] : &back.guests[1];
+
+		assert_int_equal(x->id, g[i].id);
+		assert_memory_equal(&x->t, &g[i].t, sizeof(g[i].t));
+	}
+	meter_record_free(&back);
+}
+
+/* Damaged records are refused with what is wrong; unknown fields are not. */
+static void test_record_refusals(void **state)
+{
+	static const char *const good_tail =
+		"\"dp0\": {\"packets\": 0, \"bytes\": 0, \"new_flows\": 0, \"drops\": 0},"
+		"\"dp\": {\"packets\": 0, \"bytes\": 0, \"new_flows\": 0, \"drops\": 0},"
+		"\"wakes\": 0, \"wakes_missed\": 0, \"wakes_restore\": 0, \"scale_outs\": 0,"
+		"\"scale_ins\": 0, \"to_first\": {\"n\": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"
+		"\"count\": 0, \"sum_us\": 0}, \"to_ok\": {\"n\": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"
+		"\"count\": 0, \"sum_us\": 0}, \"guests\": {}, \"later\": [1]}";
+	static const char *const gone =
+		"{\"version\": 1, \"gone\": {\"cpu_ns\": 5, \"pss_kib_ms\": 0, \"rx_bytes\": 0,"
+		"\"rx_packets\": 0, \"tx_bytes\": 0, \"tx_packets\": 0, \"new_flows\": 0},";
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{"", "not JSON"},
+		{"{\"version\": 1", "not JSON"},
+		{"[]", "version 1"},
+		{"{\"version\": 2}", "version 1"},
+		{"{\"version\": 1}", "gone: missing"},
+		{"{\"version\": 1, \"gone\": {\"cpu_ns\": -1}}", "gone.cpu_ns"},
+		{"{\"version\": 1, \"gone\": {\"cpu_ns\": \"5\"}}", "gone.cpu_ns"},
+	};
+	struct meter_record r;
+	char err[256], text[2048];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(meter_record_parse(bad[i].text, &r, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, bad[i].why));
+		assert_null(r.guests);
+	}
+	snprintf(text, sizeof(text), "%s%s", gone, good_tail);
+	assert_int_equal(meter_record_parse(text, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.gone.cpu_ns, 5);
+	meter_record_free(&r);
+	/* One bucket short, a guest id that is not a number, a negative guest total. */
+	snprintf(text, sizeof(text), "%s%s", gone, good_tail);
+	memcpy(strstr(text, ",0]"), "]  ", 3); /* the first histogram loses its last bucket */
+	assert_int_equal(meter_record_parse(text, &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "to_first"));
+	snprintf(text, sizeof(text), "%s%.*s\"guests\": {\"x1\": {}}}", gone,
+		 (int)(strstr(good_tail, "\"guests\"") - good_tail), good_tail);
+	assert_int_equal(meter_record_parse(text, &r, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'x1' is not a guest id"));
+	assert_null(r.guests);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stat),	     cmocka_unit_test(test_smaps_rollup),
-		cmocka_unit_test(test_netdev),	     cmocka_unit_test(test_hist),
-		cmocka_unit_test(test_prom_text),    cmocka_unit_test(test_prom_histogram),
-		cmocka_unit_test(test_read_tail),    cmocka_unit_test(test_console_write),
+		cmocka_unit_test(test_stat),
+		cmocka_unit_test(test_smaps_rollup),
+		cmocka_unit_test(test_netdev),
+		cmocka_unit_test(test_hist),
+		cmocka_unit_test(test_prom_text),
+		cmocka_unit_test(test_prom_histogram),
+		cmocka_unit_test(test_read_tail),
+		cmocka_unit_test(test_console_write),
 		cmocka_unit_test(test_instance_ids),
+		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_record_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
