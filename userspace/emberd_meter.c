@@ -182,12 +182,12 @@ void meter_tick(struct emberd *d)
 			sample_slot(d, g, false);
 		}
 		if (now - a->meter.saved_ns >= METER_SAVE_NS)
-			meter_save(d, a);
+			meter_save(a);
 	}
 	free(ifs);
 }
 
-void meter_save(struct emberd *d, struct eapp *a)
+void meter_save(struct eapp *a)
 {
 	struct meter_record r = {
 		.gone = a->meter.gone,
@@ -205,7 +205,6 @@ void meter_save(struct emberd *d, struct eapp *a)
 	size_t n = 0;
 	int rc;
 
-	(void)d;
 	a->meter.saved_ns = mono_ns();
 	if (a->state == APP_REMOVING) /* its directory goes */
 		return;
@@ -237,7 +236,7 @@ static struct guest *guest_by_id(struct eapp *a, unsigned int id)
 	return NULL;
 }
 
-void meter_restore(struct emberd *d, struct eapp *a)
+void meter_restore(struct eapp *a)
 {
 	char path[PATH_MAX + 16], err[256];
 	struct app_meter *m = &a->meter;
@@ -245,7 +244,6 @@ void meter_restore(struct emberd *d, struct eapp *a)
 	FILE *f;
 	int rc;
 
-	(void)d;
 	snprintf(path, sizeof(path), "%s/meter.json", a->dir);
 	f = fopen(path, "re");
 	if (!f) {

@@ -61,11 +61,11 @@ void meter_wake(struct eapp *a, const struct wake_times *w);
 /* Writes (a)'s DIR/apps/NAME/meter.json (meter_record.h): what a restart
  * of emberd must not lose. meter_tick() calls it every 10 s, pool_shutdown()
  * once more at the end. */
-void meter_save(struct emberd *d, struct eapp *a);
+void meter_save(struct eapp *a);
 /* At start, after (a)'s guests were adopted: takes its meter.json back.
  * Adopted guests keep their memory-time and flows; recorded guests that were
  * not adopted count as gone with their totals as of the last save. */
-void meter_restore(struct emberd *d, struct eapp *a);
+void meter_restore(struct eapp *a);
 /* (a)'s totals: exited guests, current guests, the dataplane's app counters. */
 void meter_app_totals(const struct eapp *a, struct meter_totals *t);
 /* The instance id of (g): "APP-N", "APP-boot" for the deploy's boot. */

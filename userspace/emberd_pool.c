@@ -486,7 +486,7 @@ void pool_shutdown(struct emberd *d)
 		struct eapp *a = d->apps;
 
 		services_del(d, a);
-		meter_save(d, a); /* its guests stop now: they count as gone at the next start */
+		meter_save(a); /* its guests stop now: they count as gone at the next start */
 		a->state = APP_REMOVING;
 		for (struct guest *g = a->guests; g; g = g->next)
 			guest_unroute(d, g);

@@ -342,7 +342,7 @@ static void adopt_dir(struct emberd *d, const char *name)
 	}
 	closedir(dh);
 	if (a) {
-		meter_restore(d, a);
+		meter_restore(a);
 		pool_app_adopted(d, a);
 	}
 }
