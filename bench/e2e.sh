@@ -10,7 +10,8 @@
 # Prints name=value lines (bench/run.sh protocol). Knobs: EMBER_BENCH_WAKES
 # (tier-2 wakes, default 20), EMBER_BENCH_RESTORE_WAKES (tier 3, default 10),
 # EMBER_BENCH_BURST_APPS (default 200), EMBER_BENCH_WARM_RATE (requests/s of
-# the open-loop warm run, default 100), EMBER_BENCH_WARM_SECS (default 10) and
+# the open-loop warm run, default 100), EMBER_BENCH_WARM_SECS (default 10),
+# EMBER_BENCH_STANDBY (paused guests of the standby part, default 16) and
 # EMBER_BENCH_PARTS (default idle,wake,warm,restore,standby,burst: the parts
 # to run, comma-separated, always in that order).
 set -u
@@ -22,6 +23,7 @@ RWAKES=${EMBER_BENCH_RESTORE_WAKES:-10}
 BURST=${EMBER_BENCH_BURST_APPS:-200}
 RATE=${EMBER_BENCH_WARM_RATE:-100}
 SECS=${EMBER_BENCH_WARM_SECS:-10}
+STANDBY=${EMBER_BENCH_STANDBY:-16}
 PARTS=",${EMBER_BENCH_PARTS:-idle,wake,warm,restore,standby,burst},"
 part() { case $PARTS in *",$1,"*) return 0 ;; esac; return 1; }
 VIP=10.100.0.10
@@ -135,13 +137,26 @@ if part restore; then
 fi
 # --- paused guests: PSS each, and how many fit in what memory is available
 if part standby; then
-	scale '{"standby": 16, "idle_timeout_ms": 600000}'
-	for _ in $(seq 1200); do [ "$(app .guests.paused)" = 16 ] && break; sleep 0.25; done
+	n0=$(app .guests.paused)
+	avail0=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+	scale "{\"standby\": $STANDBY, \"idle_timeout_ms\": 600000}"
+	for _ in $(seq $((STANDBY * 80))); do
+		[ "$(app .guests.paused)" = "$STANDBY" ] && break
+		sleep 0.25
+	done
+	n=$(app .guests.paused)
 	pss=$(api http://localhost/v1/apps/e2e/instances | jq '[.instances[] | select(.state == "paused") | .pss_kib] | add / length | floor')
 	avail=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
-	echo "standby_guests_measured=$(app .guests.paused)"
+	echo "standby_guests_measured=$n"
 	echo "standby_pss_kib_per_guest=$pss"
 	echo "standby_guests_max_est=$((avail / (pss > 0 ? pss : 1)))"
+	# Pss leaves out the host kernel's share (KVM, page tables, the tap):
+	# the drop of MemAvailable per added guest counts it too.
+	if [ "$n" -gt "$n0" ] && [ "$avail0" -gt "$avail" ]; then
+		drop=$(((avail0 - avail) / (n - n0)))
+		echo "standby_mem_available_drop_kib_per_guest=$drop"
+		echo "standby_guests_max_est_by_mem_available=$((avail / drop + n))"
+	fi
 	scale '{"standby": 1}'
 
 fi

@@ -10,7 +10,9 @@
 # Prints name=value lines (bench/run.sh protocol). Knobs: EMBER_BENCH_RESTORES
 # (default 10), EMBER_BENCH_RESUMES (100), EMBER_BENCH_CLONES (1000; the
 # loop stops early when MemAvailable drops below 256 MiB, or after
-# EMBER_BENCH_CLONE_SECS, default 1800).
+# EMBER_BENCH_CLONE_SECS, default 1800), EMBER_BENCH_PARTS (default
+# resume,restore,rtfb,qemu,clones,rate: which measurements run, in this
+# order; the snapshot is always taken).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/guest.sh
@@ -21,6 +23,8 @@ CLONES=${EMBER_BENCH_CLONES:-1000}
 TIMEOUT=${EMBER_BOOT_TIMEOUT:-600}
 CTL=build/tests/ctl
 PIDS=()
+PARTS=",${EMBER_BENCH_PARTS:-resume,restore,rtfb,qemu,clones,rate},"
+part() { case $PARTS in *",$1,"*) return 0 ;; esac; return 1; }
 
 # 1000 paused clones need more than the nested test VM's default 2 GiB.
 export EMBER_NESTED_MEM=${EMBER_NESTED_MEM:-6144}
@@ -32,6 +36,7 @@ bench_cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "${GUEST_WORK:-}" ] && stop_pidfile "$GUEST_WORK/clone.pids"
 	guest_cleanup
 }
 trap bench_cleanup EXIT
@@ -51,6 +56,15 @@ restore() {
 stop() { # PID
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+}
+stop_pidfile() { # FILE: stop the processes listed in FILE (not our children)
+	local p
+	[ -r "$1" ] || return 0
+	while read -r p; do kill "$p" 2>/dev/null; done <"$1"
+	while read -r p; do
+		while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+	done <"$1"
+	rm -f "$1"
 }
 pct() { # P: percentile of the numbers on stdin
 	sort -n | awk -v p="$1" '{v[NR] = $1} END {i = int(NR * p / 100) + 1; if (i > NR) i = NR; print v[i]}'
@@ -89,85 +103,91 @@ wait "$VMM_PID" || fail "snapshot boot failed"
 VMM_PID=""
 
 # --- resume latency: pause/resume cycles on one clone ----------------------------
-restore --net "tap=$GUEST_TAP" --paused --control "$GUEST_WORK/c.sock"
-pid=$!
-PIDS+=("$pid")
-$CTL -w 10000 "$GUEST_WORK/c.sock" resume >/dev/null || fail "resume failed"
-$CTL -c "$RESUMES" "$GUEST_WORK/c.sock" >"$GUEST_WORK/cycles" || fail "pause/resume cycles failed"
-echo "resumes=$RESUMES"
-sed -n 's/^resume_/resume_/p; s/^wake_/resume_vmm_/p; s/^rtt_/resume_rtt_/p' "$GUEST_WORK/cycles"
-stop "$pid"
-PIDS=()
+if part resume; then
+	restore --net "tap=$GUEST_TAP" --paused --control "$GUEST_WORK/c.sock"
+	pid=$!
+	PIDS+=("$pid")
+	$CTL -w 10000 "$GUEST_WORK/c.sock" resume >/dev/null || fail "resume failed"
+	$CTL -c "$RESUMES" "$GUEST_WORK/c.sock" >"$GUEST_WORK/cycles" || fail "pause/resume cycles failed"
+	echo "resumes=$RESUMES"
+	sed -n 's/^resume_/resume_/p; s/^wake_/resume_vmm_/p; s/^rtt_/resume_rtt_/p' "$GUEST_WORK/cycles"
+	stop "$pid"
+	PIDS=()
+fi
 
 # --- restore latency: main() -> vCPU 0 entering KVM_RUN (vcpu_running t_us) -------
-: >"$GUEST_WORK/restore_us"
-: >"$GUEST_WORK/restore_cpu_ns"
-for i in $(seq 1 "$RESTORES"); do
-	ev=$GUEST_WORK/ev.$i
-	restore --net "tap=$GUEST_TAP" --events "$ev"
-	pid=$!
-	for _ in $(seq 1 2000); do
-		grep -q '^vcpu_running ' "$ev" 2>/dev/null && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.005
+if part restore; then
+	: >"$GUEST_WORK/restore_us"
+	: >"$GUEST_WORK/restore_cpu_ns"
+	for i in $(seq 1 "$RESTORES"); do
+		ev=$GUEST_WORK/ev.$i
+		restore --net "tap=$GUEST_TAP" --events "$ev"
+		pid=$!
+		for _ in $(seq 1 2000); do
+			grep -q '^vcpu_running ' "$ev" 2>/dev/null && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.005
+		done
+		echo "# restore $i: $(grep -c . "$ev" 2>/dev/null) event lines"
+		cpu_ns "$pid" >>"$GUEST_WORK/restore_cpu_ns"
+		stop "$pid"
+		sleep 0.2 # fast VM create/destroy churn has hung the nested test VM's kernel
+		sed -n 's/^vcpu_running t_us=\([0-9]*\).*/\1/p' "$ev" >>"$GUEST_WORK/restore_us"
 	done
-	echo "# restore $i: $(grep -c . "$ev" 2>/dev/null) event lines"
-	cpu_ns "$pid" >>"$GUEST_WORK/restore_cpu_ns"
-	stop "$pid"
-	sleep 0.2 # fast VM create/destroy churn has hung the nested test VM's kernel
-	sed -n 's/^vcpu_running t_us=\([0-9]*\).*/\1/p' "$ev" >>"$GUEST_WORK/restore_us"
-done
-n=$(wc -l <"$GUEST_WORK/restore_us")
-[ "$n" = "$RESTORES" ] || { tail "$GUEST_WORK/restore.log"; fail "$n of $RESTORES restores ran"; }
-echo "restores=$RESTORES"
-echo "restore_p50_us=$(pct 50 <"$GUEST_WORK/restore_us")"
-echo "restore_p99_us=$(pct 99 <"$GUEST_WORK/restore_us")"
-# CPU of every ember-vmm thread (schedstat: ns on a CPU) when vCPU 0 has just
-# started: an upper bound of the restore's own CPU (the guest's first
-# instructions run on the vCPU thread).
-echo "restore_cpu_p50_us=$(($(pct 50 <"$GUEST_WORK/restore_cpu_ns") / 1000))"
+	n=$(wc -l <"$GUEST_WORK/restore_us")
+	[ "$n" = "$RESTORES" ] || { tail "$GUEST_WORK/restore.log"; fail "$n of $RESTORES restores ran"; }
+	echo "restores=$RESTORES"
+	echo "restore_p50_us=$(pct 50 <"$GUEST_WORK/restore_us")"
+	echo "restore_p99_us=$(pct 99 <"$GUEST_WORK/restore_us")"
+	# CPU of every ember-vmm thread (schedstat: ns on a CPU) when vCPU 0 has just
+	# started: an upper bound of the restore's own CPU (the guest's first
+	# instructions run on the vCPU thread).
+	echo "restore_cpu_p50_us=$(($(pct 50 <"$GUEST_WORK/restore_cpu_ns") / 1000))"
+fi
 
 # --- restore to first byte: restore started -> first byte of GET / on the client ---
 # The client starts first and waits for the tap's carrier (ember-vmm attaches
 # the tap during restore), so its own start-up is not counted; its ARP and
 # SYN wait in the tap until the restored guest reads them. The figure counts
 # ember-vmm's exec and loading too (restore_p50_us starts at main()).
-: >"$GUEST_WORK/rtfb_us"
-for i in $(seq 1 "$RESTORES"); do
-	fb_client "$GUEST_WORK/rtfb.$i" -t 60000
-	cpid=$FB_PID
-	t0=$(date +%s%N)
-	restore --net "tap=$GUEST_TAP" --events "$GUEST_WORK/rev.$i"
-	pid=$!
-	wait "$cpid" || { cat "$GUEST_WORK/rtfb.$i"; fail "restore to first byte $i: GET / failed"; }
-	fb=$(sed -n 's/^first_byte_ns=//p' "$GUEST_WORK/rtfb.$i")
-	echo $(((fb - t0) / 1000)) >>"$GUEST_WORK/rtfb_us"
-	# Where it went: launch -> main() (exec, loading), main() -> vCPU
-	# running (ember-vmm), vCPU running -> first byte (the guest).
-	main_ns=$(sed -n 's/^main unix_ns=\([0-9]*\).*/\1/p' "$GUEST_WORK/rev.$i")
-	run_us=$(sed -n 's/^vcpu_running t_us=\([0-9]*\).*/\1/p' "$GUEST_WORK/rev.$i" | head -n1)
-	echo $(((main_ns - t0) / 1000)) >>"$GUEST_WORK/rtfb_exec_us"
-	echo "$run_us" >>"$GUEST_WORK/rtfb_vmm_us"
-	echo $(((fb - main_ns) / 1000 - run_us)) >>"$GUEST_WORK/rtfb_guest_us"
-	echo "# restore to first byte $i: $(tail -n1 "$GUEST_WORK/rtfb_us") us" \
-		"(exec $(tail -n1 "$GUEST_WORK/rtfb_exec_us"), vmm $run_us," \
-		"guest $(tail -n1 "$GUEST_WORK/rtfb_guest_us"))"
-	if [ "$i" = "$RESTORES" ]; then
-		# The same request to the now warm guest: what serving it takes
-		# (a new connection each time, as the first request had).
-		ip netns exec "$GUEST_NS" build/tests/http_get -n 50 -p guest_service -t 30000 \
-			"$GUEST_IP" 80 / 2>"$GUEST_WORK/service" >/dev/null ||
-			fail "warm requests failed"
-	fi
-	stop "$pid"
-	sleep 0.2 # see the restore loop above
-done
-echo "restore_to_first_byte_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_us")"
-echo "restore_to_first_byte_p99_us=$(pct 99 <"$GUEST_WORK/rtfb_us")"
-echo "restore_to_first_byte_exec_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_exec_us")"
-echo "restore_to_first_byte_vmm_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_vmm_us")"
-echo "restore_to_first_byte_guest_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_guest_us")"
-grep -E '^guest_service_p(50|99)_us=' "$GUEST_WORK/service"
+if part rtfb; then
+	: >"$GUEST_WORK/rtfb_us"
+	for i in $(seq 1 "$RESTORES"); do
+		fb_client "$GUEST_WORK/rtfb.$i" -t 60000
+		cpid=$FB_PID
+		t0=$(date +%s%N)
+		restore --net "tap=$GUEST_TAP" --events "$GUEST_WORK/rev.$i"
+		pid=$!
+		wait "$cpid" || { cat "$GUEST_WORK/rtfb.$i"; fail "restore to first byte $i: GET / failed"; }
+		fb=$(sed -n 's/^first_byte_ns=//p' "$GUEST_WORK/rtfb.$i")
+		echo $(((fb - t0) / 1000)) >>"$GUEST_WORK/rtfb_us"
+		# Where it went: launch -> main() (exec, loading), main() -> vCPU
+		# running (ember-vmm), vCPU running -> first byte (the guest).
+		main_ns=$(sed -n 's/^main unix_ns=\([0-9]*\).*/\1/p' "$GUEST_WORK/rev.$i")
+		run_us=$(sed -n 's/^vcpu_running t_us=\([0-9]*\).*/\1/p' "$GUEST_WORK/rev.$i" | head -n1)
+		echo $(((main_ns - t0) / 1000)) >>"$GUEST_WORK/rtfb_exec_us"
+		echo "$run_us" >>"$GUEST_WORK/rtfb_vmm_us"
+		echo $(((fb - main_ns) / 1000 - run_us)) >>"$GUEST_WORK/rtfb_guest_us"
+		echo "# restore to first byte $i: $(tail -n1 "$GUEST_WORK/rtfb_us") us" \
+			"(exec $(tail -n1 "$GUEST_WORK/rtfb_exec_us"), vmm $run_us," \
+			"guest $(tail -n1 "$GUEST_WORK/rtfb_guest_us"))"
+		if [ "$i" = "$RESTORES" ]; then
+			# The same request to the now warm guest: what serving it takes
+			# (a new connection each time, as the first request had).
+			ip netns exec "$GUEST_NS" build/tests/http_get -n 50 -p guest_service -t 30000 \
+				"$GUEST_IP" 80 / 2>"$GUEST_WORK/service" >/dev/null ||
+				fail "warm requests failed"
+		fi
+		stop "$pid"
+		sleep 0.2 # see the restore loop above
+	done
+	echo "restore_to_first_byte_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_us")"
+	echo "restore_to_first_byte_p99_us=$(pct 99 <"$GUEST_WORK/rtfb_us")"
+	echo "restore_to_first_byte_exec_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_exec_us")"
+	echo "restore_to_first_byte_vmm_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_vmm_us")"
+	echo "restore_to_first_byte_guest_p50_us=$(pct 50 <"$GUEST_WORK/rtfb_guest_us")"
+	grep -E '^guest_service_p(50|99)_us=' "$GUEST_WORK/service"
+fi
 
 # --- QEMU's migration-based restore of the same guest ------------------------------
 # QEMU (microvm, same kernel, initramfs, command line, virtio-net on the same
@@ -232,53 +252,32 @@ qemu_restore() {
 	if wait "$cpid"; then
 		fb=$(sed -n 's/^first_byte_ns=//p' "$q/fb")
 		echo "qemu_restore_ms=$(((fb - t0) / 1000000))"
-		echo "ember_vs_qemu_restore_ratio=$(echo "scale=3; $(pct 50 <"$GUEST_WORK/rtfb_us") / 1000 / ((($fb - $t0) / 1000000))" | bc)"
+		[ -s "$GUEST_WORK/rtfb_us" ] &&
+			echo "ember_vs_qemu_restore_ratio=$(echo "scale=3; $(pct 50 <"$GUEST_WORK/rtfb_us") / 1000 / ((($fb - $t0) / 1000000))" | bc)"
 	else
 		cat "$q/fb" >&2
 		echo "qemu_restore_ms=failed"
 	fi
 	stop "$qpid"
 }
-[ "${EMBER_BENCH_QEMU:-1}" = 1 ] && qemu_restore
+[ "${EMBER_BENCH_QEMU:-1}" = 1 ] && part qemu && qemu_restore
 PIDS=()
 
 # --- N paused clones of one snapshot: Pss per clone -------------------------------
-# Each clone has its own tap; stop early if the machine runs short of memory.
-n=0 failed=0
-clone_deadline=$(($(date +%s) + ${EMBER_BENCH_CLONE_SECS:-1800}))
-for i in $(seq 1 "$CLONES"); do
-	[ "$(date +%s)" -lt "$clone_deadline" ] ||
-		{ echo "stopping at $n clones: EMBER_BENCH_CLONE_SECS reached" >&2; break; }
-	avail=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
-	[ "$avail" -gt 262144 ] || { echo "stopping at $n clones: MemAvailable ${avail} KiB" >&2; break; }
-	ip -n "$GUEST_NS" tuntap add dev "ember-c$i" mode tap vnet_hdr || break
-	restore --net "tap=ember-c$i" --paused --control "$GUEST_WORK/p$i.sock"
-	PIDS+=($!)
-	if ! $CTL -w 30000 "$GUEST_WORK/p$i.sock" status >/dev/null; then
-		tail -n 3 "$GUEST_WORK/restore.log" >&2
-		failed=$((failed + 1))
-		[ "$failed" -lt 5 ] || break
-		continue
-	fi
-	n=$((n + 1))
-	[ $((n % 50)) = 0 ] && echo "# clones=$n pss_kib_per_clone=$(pss_avg "$n")"
-	[ "$n" = 100 ] && echo "pss_kib_per_clone_at_100=$(pss_avg 100)"
-done
-pss=$(pss_avg "$n")
-[ "$n" -gt 0 ] || fail "no paused clone started"
-echo "clones=$n"
-echo "clone_restore_failures=$failed"
-echo "pss_kib_per_clone=$pss"
-echo "pss_kib_per_clone_at_$n=$pss"
-echo "mem_available_kib_after=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)"
-for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-PIDS=()
+# Each clone has its own tap; the loop stops early if the machine runs short
+# of memory. It runs inside the namespace so that it forks only ember-vmm.
+if part clones; then
+	ip netns exec "$GUEST_NS" bench/snapshot_clones.sh "$SNAP" "$GUEST_WORK" "$CLONES" \
+		"${EMBER_BENCH_CLONE_SECS:-1800}" "$GUEST_WORK/clone.pids" ||
+		fail "paused clones: see the lines above"
+	stop_pidfile "$GUEST_WORK/clone.pids"
+fi
 
 # --- restores per second: paused restore + resume to running, then kill -------------
 # The control socket is connected to (retried every 1 ms) as soon as it exists.
 # Under nested-tcg, back-to-back VM create/destroy has hung the L1 test VM's
 # kernel (soft lockups in kthreadd/rcu): not measured there unless asked for.
+part rate || exit 0
 if [ "$(guest_kvm_kind)" = nested-tcg ] && [ "${EMBER_BENCH_RESTORE_RATE:-0}" != 1 ]; then
 	echo "restores_per_s=unmeasured-on-nested-tcg"
 	exit 0

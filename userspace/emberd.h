@@ -195,15 +195,20 @@ void tick_set(struct emberd *d, int ms);
 /* DIR/apps/NAME/snap-vVERSION: one snapshot per deployed version. */
 void app_snap_dir(const struct eapp *a, uint64_t version, char *buf, size_t len);
 
-/* emberd_guest.c: VMM processes, taps, control channel. */
+/* emberd_tap.c: taps. */
+/* Opens tap "ember(id)" (gone with its last fd), IPv6 off, up: the fd or
+ * -errno; (name) and (ifindex) are filled. */
+int tap_open(unsigned int id, char name[IFNAMSIZ], int *ifindex);
+/* The app's spare tap (standby 0: packets of a wake queue there); 0 or -errno. */
+int spare_tap_open(struct emberd *d, struct eapp *a);
+void spare_tap_close(struct eapp *a);
+
+/* emberd_guest.c: VMM processes, control channel. */
 /* Starts the deploy's boot VMM of (a); 0 or -errno (then a->error says why). */
 int guest_boot(struct emberd *d, struct eapp *a);
 /* Starts a paused clone from a->dir/snap, on a new tap or (on_spare) on
  * the app's spare tap; the new guest is a->guests. 0 or -errno. */
 int guest_restore(struct emberd *d, struct eapp *a, bool on_spare);
-/* The app's spare tap (standby 0: packets of a wake queue there); 0 or -errno. */
-int spare_tap_open(struct emberd *d, struct eapp *a);
-void spare_tap_close(struct eapp *a);
 /* A guest of (a) for a running VMM a previous emberd started: (pidfd) and
  * the connected control socket (ctl) are taken over; NULL when out of memory. */
 struct guest *guest_adopt(struct emberd *d, struct eapp *a, unsigned int id, pid_t pid, int pidfd,

@@ -4,7 +4,9 @@
 # namespace): a redeploy of a new version (PUT) while requests flow fails
 # none of them, and the new version then answers (a new boot id); kill -9 of
 # one of two live guests' VMMs loses at most the requests in flight on it,
-# the app keeps answering and gets back to min_instances live guests.
+# the app keeps answering and gets back to min_instances live guests; a
+# guest draining after a redeploy keeps its keep-alive connection across a
+# kill -9 and restart of emberd, and stops once that connection closes.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/guest.sh
@@ -79,4 +81,63 @@ failed=$(sed -n 's/^load_failed=//p' "$WORK/kill")
 echo "ok: $failed request(s) lost with the killed guest (at most its in-flight ones)"
 wait_until 60 '[ "$(app .guests.live)" = 2 ]' || die "not back to 2 live guests: $(app -c .guests)"
 echo "ok: back to min_instances = 2 live guests"
+
+# --- a draining guest across an emberd restart
+# One keep-alive connection: a GET now, another on the same connection once
+# $WORK/held.go (a fifo) gets a line. The flow table keeps the connection on
+# its guest, so both answers carry version 2's boot id (every clone of a
+# version shares its snapshot's) although a redeploy drains that guest and
+# emberd is killed and restarted in between.
+cat >"$WORK/held.sh" <<'EOS'
+LC_ALL=C
+get() { # one GET / on fd 3; the body on stdout
+	local l len=0 body
+	printf 'GET / HTTP/1.1\r\nHost: ember\r\n\r\n' >&3 || return 1
+	while IFS= read -r -t 30 l <&3; do
+		l=${l%$'\r'}
+		[ -z "$l" ] && break
+		case ${l,,} in content-length:*) len=${l#*:} len=${len// /} ;; esac
+	done
+	[ "$len" -gt 0 ] && IFS= read -r -N "$len" -t 30 body <&3 && echo "$body"
+}
+exec 3<>"/dev/tcp/$1/80" || exit 1
+get >"$2/held.1" || exit 1
+read -r _ <"$2/held.go"
+get >"$2/held.2" || exit 1
+EOS
+mkfifo "$WORK/held.go"
+ip netns exec "$C" bash "$WORK/held.sh" "$VIP" "$WORK" &
+BG_PID=$!
+wait_until 30 '[ -s "$WORK/held.1" ]' || die "the held connection's first GET failed"
+b1=$(sed -n 's/.*boot_id=\([^ ]*\).*/\1/p' "$WORK/held.1")
+[ -n "$b1" ] || die "no boot_id in $(cat "$WORK/held.1")"
+code=$(api -o "$WORK/put.out" -w '%{http_code}' -X PUT --data-binary @"$WORK/web.json" \
+	http://localhost/v1/apps/web)
+[ "$code" = 202 ] || die "PUT answered $code: $(cat "$WORK/put.out")"
+wait_until "$READY_TIMEOUT" '[ "$(app -c "[.serving_version, .deploying_version]")" = "[3,null]" ]' ||
+	die "no switch to version 3: $(app -c .)"
+# The other old guest has no flow: it stops at once.
+wait_until 15 '[ "$(app .guests.draining)" = 1 ]' || die "not one draining guest: $(app -c .guests)"
+echo "ok: version 3 serves; the guest holding the connection drains"
+kill -9 "$EMBERD_PID"
+wait "$EMBERD_PID" 2>/dev/null
+EMBERD_PID=""
+env_emberd -v
+[ "$(app -r .state)" = ready ] || die "not ready after the restart: $(app -c .)"
+[ "$(app .guests.draining)" = 1 ] || die "no draining guest after the restart: $(app -c .guests)"
+echo "ok: emberd killed and restarted: the draining guest was adopted as draining"
+n0=$(wc -l <"$WORK/emberd.log")
+echo >"$WORK/held.go"
+wait "$BG_PID" || die "the held connection's second GET failed"
+BG_PID=""
+b2=$(sed -n 's/.*boot_id=\([^ ]*\).*/\1/p' "$WORK/held.2")
+[ "$b2" = "$b1" ] || die "the second GET on the held connection came from boot $b2, not $b1"
+v3=$(boot_id) || die "a new connection's GET failed"
+[ -n "$v3" ] && [ "$v3" != "$b1" ] || die "a new connection got boot_id $v3: not version 3's"
+echo "ok: the held connection still reaches its draining guest (boot_id $b1;" \
+	"a new connection gets version 3's, $v3)"
+wait_until 30 '[ "$(app .guests.draining)" = 0 ]' || die "still draining: $(app -c .guests)"
+tail -n +$((n0 + 1)) "$WORK/emberd.log" | grep -q "of version 2 drained (0 flows left)" ||
+	die "no 'drained (0 flows left)' in the log since the restart"
+echo "ok: the connection closed: the draining guest stopped"
 echo "PASS"
