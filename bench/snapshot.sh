@@ -265,7 +265,7 @@ PIDS=()
 
 # --- N paused clones of one snapshot: Pss per clone -------------------------------
 # Each clone has its own tap; the loop stops early if the machine runs short
-# of memory. It runs inside the namespace so that it forks only ember-vmm.
+# of memory. It runs inside the namespace so that it runs no program but ember-vmm.
 if part clones; then
 	ip netns exec "$GUEST_NS" bench/snapshot_clones.sh "$SNAP" "$GUEST_WORK" "$CLONES" \
 		"${EMBER_BENCH_CLONE_SECS:-1800}" "$GUEST_WORK/clone.pids" ||

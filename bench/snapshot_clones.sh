@@ -7,7 +7,7 @@
 # Usage: snapshot_clones.sh SNAP WORK N SECS PIDFILE
 #
 # Every process started in an emulated nested VM costs a large fraction of a
-# second (ld.so, page faults, all emulated), so the loop forks nothing but
+# second (ld.so, page faults, all emulated), so the loop executes nothing but
 # ember-vmm itself: the taps come from one `ip -batch`, the wait for each
 # restore reads its --events file with bash builtins, and the Pss sums read
 # /proc with one awk for all clones. Each clone's pid is appended to PIDFILE
@@ -23,11 +23,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# read -t on a fifo nobody writes: a sleep without a fork (no <(...) here:
+# read -t on a fifo nobody writes: a sleep without running sleep (no <(...) here:
 # the nested test VM has no /dev/fd).
 mkfifo "$WORK/nap" && exec {NAP}<>"$WORK/nap" || exit 1
 nap() { read -r -t "$1" -u "$NAP"; }
-mem_available() { # KiB, from /proc/meminfo without a fork
+mem_available() { # KiB, from /proc/meminfo without running a program
 	local k v _
 	while read -r k v _; do
 		[ "$k" = MemAvailable: ] && { echo "$v"; return; }
