@@ -152,10 +152,13 @@ if part standby; then
 	echo "standby_guests_max_est=$((avail / (pss > 0 ? pss : 1)))"
 	# Pss leaves out the host kernel's share (KVM, page tables, the tap):
 	# the drop of MemAvailable per added guest counts it too.
-	if [ "$n" -gt "$n0" ] && [ "$avail0" -gt "$avail" ]; then
-		drop=$(((avail0 - avail) / (n - n0)))
+	drop=0
+	[ "$n" -gt "$n0" ] && drop=$(((avail0 - avail) / (n - n0)))
+	if [ "$drop" -gt 0 ]; then
 		echo "standby_mem_available_drop_kib_per_guest=$drop"
 		echo "standby_guests_max_est_by_mem_available=$((avail / drop + n))"
+	else # the page cache moved more than the guests took
+		echo "standby_mem_available_drop_kib_per_guest=unmeasured"
 	fi
 	scale '{"standby": 1}'
 

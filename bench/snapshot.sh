@@ -58,24 +58,17 @@ stop() { # PID
 	wait "$1" 2>/dev/null
 }
 stop_pidfile() { # FILE: stop the processes listed in FILE (not our children)
-	local p
+	local p end=$((SECONDS + 10)) # SIGTERM gets 10 s in all, then SIGKILL
 	[ -r "$1" ] || return 0
 	while read -r p; do kill "$p" 2>/dev/null; done <"$1"
 	while read -r p; do
-		while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+		while kill -0 "$p" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
 	done <"$1"
 	rm -f "$1"
 }
 pct() { # P: percentile of the numbers on stdin
 	sort -n | awk -v p="$1" '{v[NR] = $1} END {i = int(NR * p / 100) + 1; if (i > NR) i = NR; print v[i]}'
-}
-pss_avg() { # N: mean Pss (KiB) of the clones in PIDS still alive (N of them)
-	local p t=0
-	for p in "${PIDS[@]}"; do
-		[ -r "/proc/$p/smaps_rollup" ] || continue
-		t=$((t + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")))
-	done
-	echo $((t / $1))
 }
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 # fb_client OUT [http_get options]: GET / from the namespace in the background
