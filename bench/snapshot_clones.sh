@@ -100,7 +100,7 @@ echo "clone_seconds=$secs"
 # restore + resume + kill loop of restores_per_s.
 [ "$secs" -gt 0 ] && echo "clone_restores_per_s=$((n / secs)).$((n * 10 / secs % 10))"
 echo "pss_kib_per_clone=$pss"
-echo "pss_kib_per_clone_at_$n=$pss"
+[ "$n" = 100 ] || echo "pss_kib_per_clone_at_$n=$pss" # at_100 came in the loop
 # Pss leaves out what each clone costs the host kernel (KVM's structures and
 # page tables, the tap, thread stacks): the drop of MemAvailable counts it.
 avail=$(mem_available)
