@@ -26,7 +26,9 @@
 #define NDISC_NEIGHBOUR_SOLICITATION  135
 #define NDISC_NEIGHBOUR_ADVERTISEMENT 136
 #define TCP_FLAG_FIN		      0x01
+#define TCP_FLAG_SYN		      0x02
 #define TCP_FLAG_RST		      0x04
+#define TCP_FLAG_ACK		      0x10
 #define AF_INET			      2
 #define IPPROTO_ICMPV6		      58
 #define AF_INET6		      10

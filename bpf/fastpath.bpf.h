@@ -11,9 +11,9 @@ extern const volatile __u8 gw_mac[ETH_ALEN] __attribute__((aligned(4)));
 
 /*
  * The common case in as few instructions as possible: an untagged IPv4
- * TCP/UDP packet without options, fragments, FIN or RST, of a flow this CPU's
- * flow cache knows. Everything is read into locals (stores through a struct
- * pkt pointer could alias the packet, which makes clang reload header
+ * TCP/UDP packet without options, fragments, FIN, RST or SYN, of a flow this
+ * CPU's flow cache knows. Everything is read into locals (stores through a
+ * struct pkt pointer could alias the packet, which makes clang reload header
  * fields). 0 and the action in (act), or -1 for the full path, which parses
  * again and decides everything (including what this one declined).
  */
@@ -65,7 +65,7 @@ static __always_inline int fast_v4(struct xdp_md *ctx, int *act)
 	if (proto == IPPROTO_TCP) {
 		struct tcphdr *t = (void *)(ip + 1);
 
-		if (((__u8 *)t)[13] & (TCP_FLAG_FIN | TCP_FLAG_RST))
+		if (((__u8 *)t)[13] & (TCP_FLAG_FIN | TCP_FLAG_RST | TCP_FLAG_SYN))
 			return -1;
 		l4sum = (__u16 *)&t->check;
 	} else if (proto == IPPROTO_UDP) {

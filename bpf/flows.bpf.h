@@ -55,6 +55,15 @@ static __always_inline void close_flow(struct ember_flow *f)
 		__sync_fetch_and_sub(n, 1);
 }
 
+/* A client SYN (no ACK) on a flow already closed: a new connection that
+ * reuses the 5-tuple (its port came round again). It is routed anew, like
+ * any new connection, and counted again. */
+static __always_inline int flow_reopened(const struct ember_flow *f, __u8 tcp_flags)
+{
+	return (f->flags & EMBER_FLOW_F_CLOSED) &&
+	       (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+}
+
 /*
  * Fast path: an established flow (f) whose guest still belongs to the flow's
  * app, whose app is in use and whose svc_gen is unchanged (no service of the
@@ -68,7 +77,7 @@ static __always_inline struct ember_app *fast_app(const struct ember_flow *f, __
 	struct ember_guest *g = guest_get(s);
 	struct ember_app *app;
 
-	if (!g || g->app_id != id)
+	if (!g || g->app_id != id || g->gen != f->guest_gen)
 		return NULL;
 	app = app_get(id);
 	if (!app || app->svc_gen != gen)
@@ -80,8 +89,9 @@ static __always_inline struct ember_app *fast_app(const struct ember_flow *f, __
 	return app;
 }
 
-/* Flow table hit (f, still a guest of this app) or a fresh choice; 1 = new
- * flow. (svc_gen) is the app's generation as the caller read it once. */
+/* Flow table hit (f, still the same guest of this app, not reopened) or a
+ * fresh choice; 1 = new flow, -1 = no live guest. (svc_gen) is the app's
+ * generation as the caller read it once. */
 static __always_inline int route_flow(struct ember_flow *f, struct ember_flow_key *k,
 				      const struct ember_app *app, __u32 app_id, __u32 svc_gen,
 				      __u8 tcp_flags, __u32 *slot, struct ember_guest **gp)
@@ -90,9 +100,9 @@ static __always_inline int route_flow(struct ember_flow *f, struct ember_flow_ke
 	struct ember_flow nf = {};
 	__u64 *n;
 
-	if (f) {
+	if (f && !flow_reopened(f, tcp_flags)) {
 		g = guest_get(f->slot);
-		if (g && g->app_id == app_id) {
+		if (g && g->app_id == app_id && g->gen == f->guest_gen) {
 			*slot = f->slot;
 			*gp = g; /* the caller needs it too: one lookup per packet */
 			/* Re-validated through ember_svc: the next packet may take the fast path.
@@ -108,9 +118,14 @@ static __always_inline int route_flow(struct ember_flow *f, struct ember_flow_ke
 	}
 	if (pick_guest(app, flow_hash(k), slot))
 		return -1;
+	g = guest_get(*slot);
+	if (!g)
+		return -1; /* live[] named a free slot: never chosen */
+	*gp = g;
 	nf.slot = *slot;
 	nf.app_id = app_id;
 	nf.svc_gen = svc_gen;
+	nf.guest_gen = g->gen;
 	bpf_map_update_elem(&ember_flows, k, &nf, BPF_ANY);
 	n = bpf_map_lookup_elem(&ember_load, slot);
 	if (n && k->proto == IPPROTO_TCP)

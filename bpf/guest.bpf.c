@@ -66,9 +66,11 @@ static __always_inline int src_is_guest(struct pkt *p, const struct ember_guest 
 	return !bytes_differ(&p->ip6->saddr, g->ip6, 16);
 }
 
-/* The flow this reply belongs to lost a guest-side FIN/RST: stop counting it as active. */
+/* The flow this reply belongs to lost a guest-side FIN/RST: stop counting it
+ * as active, if it is this guest's (slot and gen: not a late RST to a flow
+ * whose guest died, that reached this one through a reused slot). */
 static __always_inline void close_flow(const struct ember_rnat_key *rk, const struct ember_rnat *r,
-				       __u32 slot)
+				       __u32 slot, __u32 gen)
 {
 	struct ember_flow_key fk = {};
 	struct ember_flow *f;
@@ -81,7 +83,7 @@ static __always_inline void close_flow(const struct ember_rnat_key *rk, const st
 	fk.proto = rk->proto;
 	fk.family = rk->family;
 	f = bpf_map_lookup_elem(&ember_flows, &fk);
-	if (!f || f->slot != slot || (f->flags & EMBER_FLOW_F_CLOSED))
+	if (!f || f->slot != slot || f->guest_gen != gen || (f->flags & EMBER_FLOW_F_CLOSED))
 		return;
 	if (__sync_fetch_and_or(&f->flags, EMBER_FLOW_F_CLOSED) & EMBER_FLOW_F_CLOSED)
 		return;
@@ -176,7 +178,7 @@ static __always_inline int ip_out(struct xdp_md *ctx, struct cursor *c, struct p
 	if (!r)
 		return drop(ci, EMBER_DROP_NO_FLOW);
 	if (flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
-		close_flow(&rk, r, ci->slot);
+		close_flow(&rk, r, ci->slot, g->gen);
 	nat_addr(p, r->vip, 0, c->end);
 	return forward(ctx, p, ci);
 }

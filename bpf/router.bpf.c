@@ -136,15 +136,16 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 	flags = flow_key(p, end, k);
 	if (flags < 0)
 		return verdict(XDP_PASS, EMBER_V_PASS_MALFORMED, 0, 0, ~0u, 0);
-	/* FIN/RST must reach close_flow() through the ember_flows entry. */
+	/* FIN/RST must reach close_flow() and a SYN flow_reopened() through
+	 * the ember_flows entry. */
 	now_j = bpf_jiffies64();
 	fc = fc_entry(&fk);
-	if (fc && !(flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) &&
+	if (fc && !(flags & (TCP_FLAG_FIN | TCP_FLAG_RST | TCP_FLAG_SYN)) &&
 	    !from_cache(ctx, p, fc, &fk, now_j, bytes, &act))
 		return act;
 	/* The flow key holds the service key: an established flow needs no ember_svc lookup. */
 	f = bpf_map_lookup_elem(&ember_flows, k);
-	if (f) {
+	if (f && !flow_reopened(f, flags)) {
 		app = fast_app(f, &app_id, &slot, &gen, &g);
 		if (app) {
 			if (flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
@@ -173,9 +174,7 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 	/* The reply path needs the VIP; written once per flow, not per packet. */
 	if (fresh != 0)
 		remember_vip(k, app_id);
-	if (fresh > 0)
-		g = guest_get(slot); /* live[] naming a free slot: never chosen */
-	if (fresh < 0 || !g)
+	if (fresh < 0 || !g) /* !g never holds here: for the verifier */
 		return to_standby(ctx, p, app, app_id, bytes, now);
 	if (fc)
 		fc_fill(fc, &fk, now_j, slot, app_id, gen);

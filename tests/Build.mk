@@ -64,7 +64,8 @@ $(OBJ)/tests/bpf/%.o: CFLAGS += -I$(OUT)/skel -Itests/bpf
 $(OBJ)/tests/bpf/harness.o: $(OUT)/skel/router.skel.h $(OUT)/skel/guest.skel.h
 
 $(TESTBIN)/bpf_fixtures: $(OBJ)/tests/bpf/test_fixtures.o $(OBJ)/tests/bpf/stateful.o \
-		$(OBJ)/tests/bpf/stateful_cache.o $(BPF_TEST_COMMON)
+		$(OBJ)/tests/bpf/stateful_cache.o $(OBJ)/tests/bpf/stateful_reuse.o \
+		$(BPF_TEST_COMMON)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(BPF_TEST_LIBS) -o $@

@@ -79,15 +79,13 @@ static int guest_lookup(struct dp *dp, uint32_t slot, struct ember_guest *g)
 	return rc;
 }
 
-/* Frees an entry of ember_apps or ember_guests: zeroed = free. */
-static int entry_clear(struct dp *dp, const char *map, uint32_t key)
+/* Frees an entry of ember_apps: zeroed = free. (A free guest slot keeps
+ * its gen: see dp_guest_del().) */
+static int app_clear(struct dp *dp, uint32_t app_id)
 {
-	static const union {
-		struct ember_app a;
-		struct ember_guest g;
-	} zero;
+	static const struct ember_app zero;
 
-	return map_update(dp, map, &key, &zero, BPF_EXIST);
+	return map_update(dp, EMBER_MAP_APPS, &app_id, &zero, BPF_EXIST);
 }
 
 /*
@@ -193,7 +191,7 @@ int dp_app_del(struct dp *dp, uint32_t app_id)
 		return dp_fail(dp, rc, "app %u: %s", app_id, strerror(-rc));
 	if (a.nlive)
 		return dp_fail(dp, -EBUSY, "app %u still has %u live guest(s)", app_id, a.nlive);
-	return entry_clear(dp, EMBER_MAP_APPS, app_id);
+	return app_clear(dp, app_id);
 }
 
 int dp_app_rearm(struct dp *dp, uint32_t app_id)
@@ -211,7 +209,7 @@ int dp_app_rearm(struct dp *dp, uint32_t app_id)
  * the router never picks a guest whose tap or addresses are not in place. */
 int dp_guest_add(struct dp *dp, uint32_t slot, const struct dp_guest *g)
 {
-	uint32_t tap = (uint32_t)g->tap_ifindex;
+	uint32_t tap = (uint32_t)g->tap_ifindex, gen;
 	struct ember_guest v;
 	struct ember_app a;
 	int rc;
@@ -224,7 +222,16 @@ int dp_guest_add(struct dp *dp, uint32_t slot, const struct dp_guest *g)
 			       "guest slot %u needs a tap (ifindex 0 marks a free slot)", slot);
 	if (app_lookup(dp, g->app_id, &a))
 		return dp_fail(dp, -ENOENT, "app %u does not exist", g->app_id);
+	/* A new guest in the slot gets the next gen (free slots keep theirs):
+	 * flows of the slot's earlier guests no longer match. The same guest
+	 * added again (emberd adopting its live guests) keeps its flows. */
+	if (map_lookup(dp, EMBER_MAP_GUESTS, &slot, &v))
+		memset(&v, 0, sizeof(v));
+	gen = v.gen;
+	if (!(v.tap_ifindex == tap && v.app_id == g->app_id))
+		gen++;
 	memset(&v, 0, sizeof(v));
+	v.gen = gen;
 	v.app_id = g->app_id;
 	v.tap_ifindex = tap;
 	v.state = EMBER_GUEST_LIVE;
@@ -289,7 +296,9 @@ int dp_guest_del(struct dp *dp, uint32_t slot)
 	rc = live_remove(dp, v.app_id, slot);
 	if (rc)
 		return rc;
-	rc = entry_clear(dp, EMBER_MAP_GUESTS, slot);
+	/* Free, but the gen stays: the slot's next guest gets the one after. */
+	rc = map_update(dp, EMBER_MAP_GUESTS, &slot, &(struct ember_guest){.gen = v.gen},
+			BPF_EXIST);
 	if (rc)
 		return rc;
 	/* The next guest on this slot starts with no flows (the router's

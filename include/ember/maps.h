@@ -136,8 +136,14 @@ enum ember_guest_state {
 /*
  * Per-guest slot; userspace writes it before putting the slot in live[].
  * ember_guests is an array: a slot is in use iff tap_ifindex != 0 (no
- * interface has index 0); a zeroed slot is an absent guest, freeing a slot =
- * writing zeros. (app_id 0 is a valid app: it does not mark a free slot.)
+ * interface has index 0); freeing a slot = writing zeros except gen.
+ * (app_id 0 is a valid app: it does not mark a free slot.)
+ *
+ * gen tells the guests that used a slot one after another apart: every new
+ * guest in the slot gets the previous gen + 1 (re-adding the same guest, same
+ * app and tap, keeps it). A flow remembers its guest's gen, so a late packet
+ * of a flow whose guest died is not delivered to, nor counted against, the
+ * next guest in that slot; it is routed as a new flow instead.
  */
 struct ember_guest {
 	ember_u32 app_id;
@@ -147,7 +153,7 @@ struct ember_guest {
 	ember_u8 pad0;
 	ember_u8 ip4[4];  /* inside IPv4, network order */
 	ember_u8 ip6[16]; /* inside IPv6, all zero = none */
-	ember_u32 flags;  /* reserved, 0 */
+	ember_u32 gen;	  /* this slot's incarnation (above) */
 };
 _Static_assert(sizeof(struct ember_guest) == 40, "ember_guest ABI");
 
@@ -161,18 +167,24 @@ struct ember_flow_key {
 };
 _Static_assert(sizeof(struct ember_flow_key) == 40, "ember_flow_key ABI");
 
-#define EMBER_FLOW_F_CLOSED (1u << 0) /* FIN/RST seen: no longer in the active count */
+/* FIN/RST seen: no longer in the active count. A SYN (without ACK) on a
+ * closed entry is a new connection that reuses the 5-tuple: routed anew. */
+#define EMBER_FLOW_F_CLOSED (1u << 0)
 
 /* app_id and svc_gen are the app and its ember_app.svc_gen when the router
  * last resolved the flow through ember_svc: an established flow skips the
- * service lookup while its guest, app and svc_gen are all unchanged. */
+ * service lookup while its guest, app and svc_gen are all unchanged.
+ * guest_gen is the gen of the guest in (slot) when the flow was given to it:
+ * the flow belongs to that guest only while the slot's gen is the same. */
 struct ember_flow {
 	ember_u32 slot;
 	ember_u32 flags; /* EMBER_FLOW_F_* */
 	ember_u32 app_id;
 	ember_u32 svc_gen;
+	ember_u32 guest_gen;
+	ember_u32 pad; /* 0 */
 };
-_Static_assert(sizeof(struct ember_flow) == 16, "ember_flow ABI");
+_Static_assert(sizeof(struct ember_flow) == 24, "ember_flow ABI");
 
 /*
  * ember_fcache: the router's per-CPU, direct-mapped cache in front of

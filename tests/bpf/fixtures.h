@@ -32,7 +32,9 @@ int world_setup(struct harness *h);
 /* Makes guest slot 11 live on tap[1]. */
 int world_add_guest11(struct harness *h);
 
-/* A client -> VIP frame spec. */
+/* A client -> VIP frame spec: a TCP SYN, or an ACK (a later packet of the
+ * flow) while spec_later is set. */
+extern int spec_later;
 struct fspec spec_in(int family, const uint8_t *vip, uint8_t proto, uint16_t sport, uint16_t dport);
 /* The same frame as the router must emit it towards a guest with (mac). */
 struct fspec spec_to_guest(const struct fspec *in, const uint8_t mac[6]);
@@ -47,8 +49,16 @@ void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t load_of(struct harness *h, uint32_t slot);		  /* ember_load[slot] */
 int zero_entry(struct harness *h, const char *map, uint32_t key); /* array entry -> 0 */
 int svc_gen_bump(struct harness *h, uint32_t app_id);		  /* as dp_service_del() */
+/* One packet from client port (port) to IPv4 (vip):(dport)/(proto), with TCP (flags), through
+ * the router; (d) says what it decided. Returns the action, -1 without a decision. */
+int run_in(struct harness *h, const uint8_t *vip, uint8_t proto, uint16_t port, uint16_t dport,
+	   uint8_t flags, struct ember_debug *d);
+/* A TCP SYN, or (later) ACK, from client port (port) to VIP4_A1:80: the tap index it went to. */
+int route_port(struct harness *h, uint16_t port, int later);
+/* Puts (slot) in or out of app (app_id)'s live set (out: draining). 0 or -1. */
+int live_set(struct harness *h, uint32_t app_id, uint32_t slot, int live);
 
-/* Stateful fixtures (stateful.c, stateful_cache.c), run after the table, in this order. */
+/* Stateful fixtures (stateful*.c), run after the table. */
 void test_fin(struct harness *h);
 void test_wake(struct harness *h, int burst);
 void test_stickiness(struct harness *h);
@@ -59,5 +69,7 @@ void test_service_change(struct harness *h);
 void test_cached_fin(struct harness *h);
 void test_cache_cross_cpu(struct harness *h);
 void test_cache_collisions(struct harness *h);
+void test_slot_reuse(struct harness *h);
+void test_syn_reopen(struct harness *h);
 
 #endif

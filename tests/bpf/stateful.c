@@ -28,14 +28,18 @@ void fail(const char *fmt, ...)
 }
 #define FAIL fail
 
-/* Same router input (frame built by (fn) with source port (port)); returns the tap index or -1. */
-static int route_port(struct harness *h, uint16_t port)
+/* A TCP packet from client port (port) to VIP4_A1:80, the flow's SYN or (later) one of its
+ * ACKs; returns the index of the tap it was sent to, or -1. */
+int route_port(struct harness *h, uint16_t port, int later)
 {
 	static uint8_t in[FRAME_MAX], out[FRAME_MAX];
 	struct fspec s = spec_in(4, VIP4_A1, IPPROTO_TCP, port, 80);
-	size_t n = frame_build(in, &s), outlen = sizeof(out);
+	size_t n, outlen = sizeof(out);
 	struct ember_debug d;
 
+	if (later)
+		s.tcp_flags = 0x10;
+	n = frame_build(in, &s);
 	if (h_run(h, h->router_fd, (uint32_t)h->egress, in, n, out, &outlen) != XDP_REDIRECT ||
 	    h_last(h, &d))
 		return -1;
@@ -52,16 +56,16 @@ void test_stickiness(struct harness *h)
 
 	if (world_add_guest11(h))
 		return FAIL("adding guest 11");
-	if (route_port(h, 40001) != 0)
+	if (route_port(h, 40001, 1) != 0)
 		FAIL("stickiness: the flow of the first fixture left guest 10");
 	for (int i = 0; i < 32; i++) {
-		first[i] = route_port(h, (uint16_t)(50000 + i));
+		first[i] = route_port(h, (uint16_t)(50000 + i), 0);
 		if (first[i] != 0 && first[i] != 1)
 			return FAIL("new flow %d went to tap index %d", i, first[i]);
 		on[first[i]]++;
 	}
 	for (int i = 0; i < 32; i++)
-		if (route_port(h, (uint16_t)(50000 + i)) != first[i])
+		if (route_port(h, (uint16_t)(50000 + i), 1) != first[i])
 			FAIL("flow %d changed guest on its second packet", i);
 	/* Guest 10 already holds the fixture flows: the less loaded one must win most. */
 	if (on[1] < 12)
@@ -71,7 +75,7 @@ void test_stickiness(struct harness *h)
 
 /* Sets whether (slot) is in app (app_id)'s live set, as dp_guest_drain() and
  * dp_guest_add() leave it; 0 or -1. */
-static int live_set(struct harness *h, uint32_t app_id, uint32_t slot, int live)
+int live_set(struct harness *h, uint32_t app_id, uint32_t slot, int live)
 {
 	struct ember_app a;
 	uint32_t i;
@@ -94,16 +98,16 @@ void test_drain(struct harness *h)
 	int kept = 0, on[32];
 
 	for (int i = 0; i < 32; i++)
-		on[i] = route_port(h, (uint16_t)(50000 + i));
+		on[i] = route_port(h, (uint16_t)(50000 + i), 1);
 	if (live_set(h, APP1, SLOT11, 0))
 		return FAIL("draining guest 11");
 	for (int i = 0; i < 32; i++) {
-		if (route_port(h, (uint16_t)(50000 + i)) != on[i])
+		if (route_port(h, (uint16_t)(50000 + i), 1) != on[i])
 			FAIL("flow %d left its guest when guest 11 drained", i);
 		kept += on[i] == 1;
 	}
 	for (int i = 0; i < 32; i++)
-		if (route_port(h, (uint16_t)(51000 + i)) != 0)
+		if (route_port(h, (uint16_t)(51000 + i), 0) != 0)
 			FAIL("new flow %d went to the draining guest 11", i);
 	if (live_set(h, APP1, SLOT11, 1))
 		return FAIL("guest 11 back into the live set");
@@ -167,6 +171,21 @@ void test_wake(struct harness *h, int burst)
 		FAIL("app 2 counted %llu packets, want %d", (unsigned long long)c.packets,
 		     burst + 2);
 	printf("ok: wake: one event per wake for a burst of %d, one after re-arm\n", burst);
+}
+
+int run_in(struct harness *h, const uint8_t *vip, uint8_t proto, uint16_t port, uint16_t dport,
+	   uint8_t flags, struct ember_debug *d)
+{
+	static uint8_t in[FRAME_MAX], out[FRAME_MAX];
+	struct fspec s = spec_in(4, vip, proto, port, dport);
+	size_t n, outlen = sizeof(out);
+	int act;
+
+	s.tcp_flags = proto == IPPROTO_TCP ? flags : 0;
+	n = frame_build(in, &s);
+	h_clear_last(h);
+	act = h_run(h, h->router_fd, (uint32_t)h->egress, in, n, out, &outlen);
+	return h_last(h, d) ? -1 : act;
 }
 
 uint64_t load_of(struct harness *h, uint32_t slot)

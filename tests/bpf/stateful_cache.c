@@ -12,21 +12,11 @@
 
 #include "fixtures.h"
 
-/* Runs one packet of the flow from (port) to VIP4_A1:(dport)/(proto) with
- * TCP (flags); fills (d). Returns the action. */
+/* One packet of the flow from (port) to VIP4_A1:(dport)/(proto), TCP (flags). */
 static int run_a1(struct harness *h, uint8_t proto, uint16_t port, uint16_t dport, uint8_t flags,
 		  struct ember_debug *d)
 {
-	static uint8_t in[FRAME_MAX], out[FRAME_MAX];
-	struct fspec s = spec_in(4, VIP4_A1, proto, port, dport);
-	size_t n, outlen = sizeof(out);
-	int act;
-
-	s.tcp_flags = flags;
-	n = frame_build(in, &s);
-	h_clear_last(h);
-	act = h_run(h, h->router_fd, (uint32_t)h->egress, in, n, out, &outlen);
-	return h_last(h, d) ? -1 : act;
+	return run_in(h, VIP4_A1, proto, port, dport, flags, d);
 }
 
 /* Sends packets of a flow until one comes from the flow cache (an entry
@@ -191,6 +181,9 @@ static int collide(struct harness *h, struct fspec a, void (*vary)(struct fspec 
 	struct ember_debug d;
 	uint32_t idx = cache_index(&a);
 	int tried = 0;
+
+	if (a.proto == IPPROTO_TCP)
+		a.tcp_flags = 0x10; /* ACKs: a SYN never comes from the cache */
 
 	for (int i = 0; i < 8 && run_spec(h, &a, &d) == XDP_REDIRECT; i++)
 		if (d.flags & EMBER_DBG_F_FLOW_CACHE)

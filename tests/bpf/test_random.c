@@ -154,8 +154,13 @@ static size_t gen_router(uint8_t *b)
 		f.dst[f.family == 4 ? 3 : 15] ^= 1; /* not a VIP */
 	if (rnd_below(16) == 0)
 		f.dport ^= 1;
-	if (f.proto == IPPROTO_TCP && rnd_below(8) == 0)
-		f.tcp_flags = rnd_below(2) ? 0x11 : 0x04; /* FIN / RST */
+	if (f.proto == IPPROTO_TCP) {
+		/* Mostly a flow's later packets (ACK), some SYNs (new or reopened
+		 * connections, never from the flow cache), some FIN / RST. */
+		uint32_t r = rnd_below(8);
+
+		f.tcp_flags = r == 0 ? (rnd_below(2) ? 0x11 : 0x04) : r == 1 ? 0x02 : 0x10;
+	}
 	return frame_build(b, &f);
 }
 

@@ -48,6 +48,8 @@ int world_add_guest11(struct harness *h)
 	return h_guest_add(h, SLOT11, APP1, h->tap[1], MAC_G11, INSIDE4, INSIDE6);
 }
 
+int spec_later;
+
 struct fspec spec_in(int family, const uint8_t *vip, uint8_t proto, uint16_t sport, uint16_t dport)
 {
 	struct fspec s;
@@ -61,7 +63,8 @@ struct fspec spec_in(int family, const uint8_t *vip, uint8_t proto, uint16_t spo
 	s.proto = proto;
 	s.sport = sport;
 	s.dport = dport;
-	s.tcp_flags = proto == IPPROTO_TCP ? 0x02 : 0; /* SYN */
+	if (proto == IPPROTO_TCP)
+		s.tcp_flags = spec_later ? 0x10 : 0x02; /* ACK : SYN */
 	s.payload = 32;
 	return s;
 }

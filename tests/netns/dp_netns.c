@@ -100,6 +100,7 @@ int main(void)
 	case_counters();
 	case_restart();
 	case_service_del();
+	case_slot_gen();
 
 	printf("%s: %d failure(s)\n", env.failures ? "FAIL" : "PASS", env.failures);
 	/* Debugging aid: keep the namespaces for a look with ip/tcpdump. */

@@ -76,6 +76,7 @@ socklen_t sockaddr_of(const char *ip, uint16_t port, struct sockaddr_storage *ss
 void setup_namespaces(void);
 void setup_dataplane(void);
 void setup_guests(void);
+struct dp_guest guest_a(void);
 struct dp_guest guest_b(void);
 
 /* dp_netns_cases.c */
@@ -84,5 +85,6 @@ void case_wake(void);
 void case_counters(void);
 void case_restart(void);
 void case_service_del(void);
+void case_slot_gen(void);
 
 #endif

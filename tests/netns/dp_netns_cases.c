@@ -256,18 +256,25 @@ void case_restart(void)
  * path for established flows must notice: dp_service_del() bumps the app's
  * service generation), and adding it back routes new connections again.
  */
-/* The app's service generation as the router sees it (the pinned map). */
-static uint32_t svc_gen_of(uint32_t app_id)
+/* Entry (key) of the pinned array map (name), as the router sees it. */
+static void pinned_entry(const char *name, uint32_t key, void *val)
 {
-	struct ember_app a = {0};
 	char path[512];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/ember_apps", env.pin_root);
+	snprintf(path, sizeof(path), "%s/%s", env.pin_root, name);
 	fd = bpf_obj_get(path);
-	if (fd < 0 || bpf_map_lookup_elem(fd, &app_id, &a))
-		die("reading ember_apps", -errno);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &key, val))
+		die(name, -errno);
 	close(fd);
+}
+
+/* The app's service generation. */
+static uint32_t svc_gen_of(uint32_t app_id)
+{
+	struct ember_app a = {0};
+
+	pinned_entry("ember_apps", app_id, &a);
 	return a.svc_gen;
 }
 
@@ -305,5 +312,48 @@ void case_service_del(void)
 	rc = dp_service_add(env.dp, &s, APP_A);
 	CHECK(rc == 0, "service added back (%s)", strerror(-rc));
 	CHECK(svc_gen_of(APP_A) == gen, "adding a service does not invalidate app A's flows");
+	tcp_roundtrip(VIP4);
+}
+
+/*
+ * A slot's gen tells its successive guests apart (flows of a dead guest must
+ * not reach the next one in its slot). Adding the same guest again, as
+ * emberd does when it adopts its live guests after a restart, keeps the gen
+ * and the guest's established connections; a guest added to the slot after
+ * dp_guest_del() gets the next gen, and the free slot keeps the old one.
+ */
+void case_slot_gen(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sockaddr_of(VIP4, PORT_A_TCP, &ss);
+	struct dp_guest a = guest_a();
+	struct ember_guest g = {0};
+	char rsp[ECHO_MAX] = "";
+	uint32_t gen;
+	int fd, rc;
+
+	/* Connected (SYN, SYN-ACK, ACK through the router) before the re-add,
+	 * the request and answer after it. */
+	fd = socket_in(env.c, AF_INET, SOCK_STREAM);
+	set_timeouts(fd);
+	rc = connect(fd, (struct sockaddr *)&ss, sl) ? -errno : 0;
+	CHECK(rc == 0, "a connection to guest A (%s)", strerror(-rc));
+	pinned_entry("ember_guests", 0, &g);
+	gen = g.gen;
+	rc = dp_guest_add(env.dp, 0, &a);
+	pinned_entry("ember_guests", 0, &g);
+	CHECK(rc == 0 && g.gen == gen, "guest A added again keeps its slot's gen (%u -> %u)", gen,
+	      g.gen);
+	rc = exchange(fd, "kept", rsp, sizeof(rsp));
+	CHECK(rc == 0 && !strcmp(rsp, "A:kept"), "and its connection ('%s')", rsp);
+	close(fd);
+	rc = dp_guest_del(env.dp, 0);
+	pinned_entry("ember_guests", 0, &g);
+	CHECK(rc == 0 && !g.tap_ifindex && g.gen == gen,
+	      "dp_guest_del frees slot 0 and keeps its gen (tap %u, gen %u)", g.tap_ifindex, g.gen);
+	rc = dp_guest_add(env.dp, 0, &a);
+	pinned_entry("ember_guests", 0, &g);
+	CHECK(rc == 0 && g.gen == gen + 1, "the slot's next guest gets gen %u (%u)", gen + 1,
+	      g.gen);
 	tcp_roundtrip(VIP4);
 }

@@ -193,6 +193,12 @@ static struct dp_guest guest(uint32_t app, int tap, const uint8_t mac[6])
 	return g;
 }
 
+/* Guest A is live from the start, in slot 0. */
+struct dp_guest guest_a(void)
+{
+	return guest(APP_A, env.tapa_idx, mac_a);
+}
+
 /* Guest B is what a wake resumes: it owns the standby tap. */
 struct dp_guest guest_b(void)
 {
@@ -201,7 +207,7 @@ struct dp_guest guest_b(void)
 
 void setup_guests(void)
 {
-	struct dp_guest g = guest(APP_A, env.tapa_idx, mac_a);
+	struct dp_guest g = guest_a();
 	int err;
 
 	env.gtap_a_fd = setup_guest_ns(env.ga, mac_a);
