@@ -126,9 +126,14 @@ static __always_inline int route_flow(struct ember_flow *f, struct ember_flow_ke
 	nf.app_id = app_id;
 	nf.svc_gen = svc_gen;
 	nf.guest_gen = g->gen;
+	/* A FIN or RST of a flow the table does not know (its entry was evicted,
+	 * or its guest is gone) is no active connection: not counted, as an RST
+	 * gets no answer that would take it off again. */
+	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
+		nf.flags = EMBER_FLOW_F_CLOSED;
 	bpf_map_update_elem(&ember_flows, k, &nf, BPF_ANY);
 	n = bpf_map_lookup_elem(&ember_load, slot);
-	if (n && k->proto == IPPROTO_TCP)
+	if (n && k->proto == IPPROTO_TCP && !nf.flags)
 		__sync_fetch_and_add(n, 1);
 	return 1;
 }

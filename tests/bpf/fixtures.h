@@ -71,5 +71,6 @@ void test_cache_cross_cpu(struct harness *h);
 void test_cache_collisions(struct harness *h);
 void test_slot_reuse(struct harness *h);
 void test_syn_reopen(struct harness *h);
+void test_unknown_close(struct harness *h);
 
 #endif

@@ -139,3 +139,29 @@ void test_syn_reopen(struct harness *h)
 		return fail("reopen: the new connection's FIN did not close it");
 	printf("ok: a SYN on a closed flow is a new connection: to a live guest, counted there\n");
 }
+
+/*
+ * A client's RST or FIN for a flow the table does not know (evicted, or its
+ * guest gone) still reaches a guest, which answers it, but is no active
+ * connection: not counted (nothing would take an RST's count off again). A
+ * SYN from the same port later is a new connection, counted.
+ */
+void test_unknown_close(struct harness *h)
+{
+	uint64_t before = load_of(h, SLOT20);
+	struct ember_debug d;
+
+	if (a3_in(h, 47200, 0x04, &d) != XDP_REDIRECT || d.slot != SLOT20 ||
+	    a3_in(h, 47201, 0x11, &d) != XDP_REDIRECT || d.slot != SLOT20)
+		return fail("unknown close: an RST or FIN of an unknown flow was not forwarded");
+	if (load_of(h, SLOT20) != before)
+		return fail("unknown close: RST and FIN of unknown flows counted: %llu -> %llu",
+			    (unsigned long long)before, (unsigned long long)load_of(h, SLOT20));
+	if (a3_in(h, 47200, 0x02, &d) != XDP_REDIRECT || load_of(h, SLOT20) != before + 1)
+		return fail("unknown close: a SYN after it was not counted (%llu active flows)",
+			    (unsigned long long)load_of(h, SLOT20));
+	if (reply(h, VIP4_A3, 4, MAC_G20, 47200, 0x11) != XDP_REDIRECT ||
+	    load_of(h, SLOT20) != before)
+		return fail("unknown close: the guest's FIN did not close the new connection");
+	printf("ok: an RST or FIN of an unknown flow is forwarded, not counted\n");
+}

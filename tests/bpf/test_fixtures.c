@@ -553,6 +553,7 @@ int main(void)
 	test_drain(&h);
 	test_slot_reuse(&h);
 	test_syn_reopen(&h);
+	test_unknown_close(&h);
 	test_cached_fin(&h);
 	test_cache_cross_cpu(&h);
 	test_cache_collisions(&h);
