@@ -210,16 +210,18 @@ static void status_instances(FILE *f, const json_t *inst)
 		fprintf(f, "instances:  none\n");
 		return;
 	}
-	fprintf(f, "instances:\n  %4s  %-10s  %8s  %5s  %4s\n", "ID", "STATE", "PID", "TAP",
-		"SLOT");
+	/* FLOWS: the router's active TCP flows of the guest's slot (none: not routed). */
+	fprintf(f, "instances:\n  %4s  %-10s  %8s  %-10s  %4s  %5s\n", "ID", "STATE", "PID", "TAP",
+		"SLOT", "FLOWS");
 	json_array_foreach(inst, i, g)
 	{
 		char b[4][24];
-		const char *slot = app_jnum(g, "slot", b[3]);
+		const char *slot = app_jnum(g, "slot", b[2]);
 
-		fprintf(f, "  %4s  %-10s  %8s  %5s  %4s\n", app_jnum(g, "id", b[0]),
+		fprintf(f, "  %4s  %-10s  %8s  %-10s  %4s  %5s\n", app_jnum(g, "id", b[0]),
 			app_jstr(g, "state", "-"), app_jnum(g, "pid", b[1]),
-			app_jnum(g, "tap", b[2]), slot[0] == '-' ? "-" : slot);
+			app_jstr(g, "tap", "-"), slot[0] == '-' ? "-" : slot,
+			app_jnum(g, "active_flows", b[3]));
 	}
 }
 

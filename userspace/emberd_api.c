@@ -232,15 +232,20 @@ static int be_instances(void *ctx, const char *name, struct api_reply *rep)
 		return -1;
 	arr = json_array();
 	for (const struct guest *g = a->guests; g; g = g->next) {
+		json_t *flows = json_null(); /* no slot: not routed */
+		uint64_t n;
 		char inst[96];
 
+		/* What the autoscaler and a drain go by: the router's count. */
+		if (g->slot >= 0 && !dp_guest_load(d->dp, (uint32_t)g->slot, &n))
+			flows = json_integer((json_int_t)n);
 		meter_instance_id(g, inst, sizeof(inst));
 		json_array_append_new(
-			arr,
-			meter_json(json_pack("{s:i,s:s,s:s,s:i,s:s,s:i}", "id", g->id, "instance",
-					     inst, "state", guest_state_name(g->state), "pid",
-					     g->pid, "tap", g->tap, "slot", g->slot),
-				   &g->meter.t));
+			arr, meter_json(json_pack("{s:i,s:s,s:s,s:i,s:s,s:i,s:o}", "id", g->id,
+						  "instance", inst, "state",
+						  guest_state_name(g->state), "pid", g->pid, "tap",
+						  g->tap, "slot", g->slot, "active_flows", flows),
+					&g->meter.t));
 	}
 	rep->json = json_pack("{s:o}", "instances", arr);
 	return 0;

@@ -4,9 +4,11 @@
 # namespace): a redeploy of a new version (PUT) while requests flow fails
 # none of them, and the new version then answers (a new boot id); kill -9 of
 # one of two live guests' VMMs loses at most the requests in flight on it,
-# the app keeps answering and gets back to min_instances live guests; a
-# guest draining after a redeploy keeps its keep-alive connection across a
-# kill -9 and restart of emberd, and stops once that connection closes.
+# the app keeps answering and gets back to min_instances live guests, whose
+# active-flow counts (GET .../instances) then go back to 0; a guest
+# draining after a redeploy keeps its keep-alive connection, counted as one
+# active flow, across a kill -9 and restart of emberd, and stops once that
+# connection closes.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/guest.sh
@@ -19,6 +21,10 @@ env_init emberd-load
 trap env_cleanup EXIT
 [ -x build/tests/loadgen ] || fail "build/tests/loadgen is missing: run 'make all' first"
 app() { app_of web "$@"; }
+inst() { api http://localhost/v1/apps/web/instances | jq -c "$@"; }
+# The router's active-flow counts of the guests in state $1, as a JSON array.
+flows_of() { inst "[.instances[] | select(.state == \"$1\") | .active_flows]"; }
+live_flows() { inst '[.instances[] | select(.state == "live") | .active_flows] | add'; }
 boot_id() { ip netns exec "$C" build/tests/http_get -t 20000 "$VIP" 80 / | sed -n 's/.*boot_id=\([^ ]*\).*/\1/p'; }
 # load SECONDS NAME: 20 requests/s in the background, results in $WORK/NAME.
 load() {
@@ -81,6 +87,12 @@ failed=$(sed -n 's/^load_failed=//p' "$WORK/kill")
 echo "ok: $failed request(s) lost with the killed guest (at most its in-flight ones)"
 wait_until 60 '[ "$(app .guests.live)" = 2 ]' || die "not back to 2 live guests: $(app -c .guests)"
 echo "ok: back to min_instances = 2 live guests"
+# Every connection of the load is closed, the lost ones too: a count left
+# over would keep a guest from ever scaling in, one taken away would let the
+# autoscaler stop a guest that still holds a connection.
+wait_until 10 '[ "$(live_flows)" = 0 ]' ||
+	die "active flows counted on the live guests after the load: $(inst -c '[.instances[] | {id, state, slot, active_flows}]')"
+echo "ok: the live guests' active-flow counts are back to 0"
 
 # --- a draining guest across an emberd restart
 # One keep-alive connection: a GET now, another on the same connection once
@@ -111,6 +123,7 @@ BG_PID=$!
 wait_until 30 '[ -s "$WORK/held.1" ]' || die "the held connection's first GET failed"
 b1=$(sed -n 's/.*boot_id=\([^ ]*\).*/\1/p' "$WORK/held.1")
 [ -n "$b1" ] || die "no boot_id in $(cat "$WORK/held.1")"
+[ "$(live_flows)" = 1 ] || die "the held connection is not counted: $(flows_of live)"
 code=$(api -o "$WORK/put.out" -w '%{http_code}' -X PUT --data-binary @"$WORK/web.json" \
 	http://localhost/v1/apps/web)
 [ "$code" = 202 ] || die "PUT answered $code: $(cat "$WORK/put.out")"
@@ -118,13 +131,15 @@ wait_until "$READY_TIMEOUT" '[ "$(app -c "[.serving_version, .deploying_version]
 	die "no switch to version 3: $(app -c .)"
 # The other old guest has no flow: it stops at once.
 wait_until 15 '[ "$(app .guests.draining)" = 1 ]' || die "not one draining guest: $(app -c .guests)"
-echo "ok: version 3 serves; the guest holding the connection drains"
+[ "$(flows_of draining)" = "[1]" ] || die "the draining guest's flows: $(flows_of draining)"
+echo "ok: version 3 serves; the guest holding the connection drains (1 active flow)"
 kill -9 "$EMBERD_PID"
 wait "$EMBERD_PID" 2>/dev/null
 EMBERD_PID=""
 env_emberd -v
 [ "$(app -r .state)" = ready ] || die "not ready after the restart: $(app -c .)"
 [ "$(app .guests.draining)" = 1 ] || die "no draining guest after the restart: $(app -c .guests)"
+[ "$(flows_of draining)" = "[1]" ] || die "after the restart, its flows: $(flows_of draining)"
 echo "ok: emberd killed and restarted: the draining guest was adopted as draining"
 n0=$(wc -l <"$WORK/emberd.log")
 echo >"$WORK/held.go"

@@ -116,9 +116,10 @@ static int cli_instances(void *ctx, const char *name, struct api_reply *rep)
 {
 	if (strcmp(name, "web"))
 		return fake_ops.instances(ctx, name, rep);
-	rep->json = json_pack("{s:[{s:i,s:s,s:i,s:i,s:i},{s:i,s:s,s:i,s:i,s:i}]}", "instances",
-			      "id", 1, "state", "live", "pid", 4242, "tap", 7, "slot", 0, "id", 2,
-			      "state", "paused", "pid", 4243, "tap", 8, "slot", -1);
+	rep->json = json_pack("{s:[{s:i,s:s,s:i,s:s,s:i,s:i},{s:i,s:s,s:i,s:s,s:i,s:n}]}",
+			      "instances", "id", 1, "state", "live", "pid", 4242, "tap", "ember7",
+			      "slot", 0, "active_flows", 3, "id", 2, "state", "paused", "pid", 4243,
+			      "tap", "ember8", "slot", -1, "active_flows");
 	return 0;
 }
 
@@ -364,9 +365,9 @@ static void test_status(void **state)
 		   "scaling:    min 0, max 4, standby 1, idle timeout 5000 ms, target concurrency "
 		   "32\n"
 		   "instances:\n"
-		   "    ID  STATE            PID    TAP  SLOT\n"
-		   "     1  live            4242      7     0\n"
-		   "     2  paused          4243      8     -\n");
+		   "    ID  STATE            PID  TAP         SLOT  FLOWS\n"
+		   "     1  live            4242  ember7         0      3\n"
+		   "     2  paused          4243  ember8         -      -\n");
 	assert_int_equal(run("status", "broken"), 0);
 	expect_in(OUT, "state:      failed\nerror:      boot VMM exited with status 1\n");
 	expect_in(OUT, "instances:  none\n");
