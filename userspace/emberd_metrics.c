@@ -155,6 +155,20 @@ static void states_out(FILE *f, struct emberd *d)
 			meter_instance_id(g, inst, sizeof(inst));
 			prom_sample(f, "ember_guest_state", l, 3, 1, 0);
 		}
+	prom_family(
+		f, "ember_guest_active_flows", "gauge",
+		"Open TCP flows the router counts on the guest: what the autoscaler and a drain "
+		"go by. Only guests in the dataplane (live, draining).");
+	for (struct eapp *a = d->apps; a; a = a->next)
+		for (const struct guest *g = a->guests; g; g = g->next) {
+			struct prom_label l[] = {{"app", a->name}, {"guest", inst}};
+			uint64_t n;
+
+			if (g->slot < 0 || dp_guest_load(d->dp, (uint32_t)g->slot, &n))
+				continue;
+			meter_instance_id(g, inst, sizeof(inst));
+			prom_sample(f, "ember_guest_active_flows", l, 2, n, 0);
+		}
 }
 
 int emberd_metrics(void *ctx, struct api_reply *rep)

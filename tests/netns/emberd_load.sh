@@ -132,6 +132,8 @@ wait_until "$READY_TIMEOUT" '[ "$(app -c "[.serving_version, .deploying_version]
 # The other old guest has no flow: it stops at once.
 wait_until 15 '[ "$(app .guests.draining)" = 1 ]' || die "not one draining guest: $(app -c .guests)"
 [ "$(flows_of draining)" = "[1]" ] || die "the draining guest's flows: $(flows_of draining)"
+api http://localhost/metrics | grep -q '^ember_guest_active_flows{app="web",guest="web-[0-9]*"} 1$' ||
+	die "no ember_guest_active_flows 1 in /metrics"
 echo "ok: version 3 serves; the guest holding the connection drains (1 active flow)"
 kill -9 "$EMBERD_PID"
 wait "$EMBERD_PID" 2>/dev/null
