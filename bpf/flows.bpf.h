@@ -89,9 +89,9 @@ static __always_inline struct ember_app *fast_app(const struct ember_flow *f, __
 	return app;
 }
 
-/* Flow table hit (f, still the same guest of this app, not reopened) or a
- * fresh choice; 1 = new flow, -1 = no live guest. (svc_gen) is the app's
- * generation as the caller read it once. */
+/* Flow table hit (f, still the same guest of this app) or a fresh choice;
+ * 1 = new flow, -1 = no live guest. (f) is NULL for a reopened flow. (svc_gen)
+ * is the app's generation as the caller read it once. */
 static __always_inline int route_flow(struct ember_flow *f, struct ember_flow_key *k,
 				      const struct ember_app *app, __u32 app_id, __u32 svc_gen,
 				      __u8 tcp_flags, __u32 *slot, struct ember_guest **gp)
@@ -100,7 +100,7 @@ static __always_inline int route_flow(struct ember_flow *f, struct ember_flow_ke
 	struct ember_flow nf = {};
 	__u64 *n;
 
-	if (f && !flow_reopened(f, tcp_flags)) {
+	if (f) {
 		g = guest_get(f->slot);
 		if (g && g->app_id == app_id && g->gen == f->guest_gen) {
 			*slot = f->slot;

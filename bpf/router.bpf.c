@@ -145,7 +145,9 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 		return act;
 	/* The flow key holds the service key: an established flow needs no ember_svc lookup. */
 	f = bpf_map_lookup_elem(&ember_flows, k);
-	if (f && !flow_reopened(f, flags)) {
+	if (f && flow_reopened(f, flags))
+		f = NULL; /* a new connection on an old 5-tuple: routed as one */
+	if (f) {
 		app = fast_app(f, &app_id, &slot, &gen, &g);
 		if (app) {
 			if (flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
@@ -174,7 +176,7 @@ static __always_inline int route(struct xdp_md *ctx, struct pkt *p, void *end, _
 	/* The reply path needs the VIP; written once per flow, not per packet. */
 	if (fresh != 0)
 		remember_vip(k, app_id);
-	if (fresh < 0 || !g) /* !g never holds here: for the verifier */
+	if (fresh < 0)
 		return to_standby(ctx, p, app, app_id, bytes, now);
 	if (fc)
 		fc_fill(fc, &fk, now_j, slot, app_id, gen);

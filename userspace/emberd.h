@@ -256,6 +256,9 @@ void tick_update(struct emberd *d);
 
 /* emberd_scale.c: the autoscaler, each tick while the app has live guests. */
 void autoscale(struct emberd *d, struct eapp *a, uint64_t now);
+/* The router's count of open TCP flows on (g)'s slot in (*n): 0, or -1 and
+ * *n = 0 when (g) has no slot (not in the dataplane) or the map read failed. */
+int guest_flows(struct emberd *d, const struct guest *g, uint64_t *n);
 
 /* emberd_version.c: deploying a new version of a ready app (PUT). */
 /* Starts the new version's boot; 0, or fills (err) and returns -errno. */

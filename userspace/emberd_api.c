@@ -237,7 +237,7 @@ static int be_instances(void *ctx, const char *name, struct api_reply *rep)
 		char inst[96];
 
 		/* What the autoscaler and a drain go by: the router's count. */
-		if (g->slot >= 0 && !dp_guest_load(d->dp, (uint32_t)g->slot, &n))
+		if (!guest_flows(d, g, &n))
 			flows = json_integer((json_int_t)n);
 		meter_instance_id(g, inst, sizeof(inst));
 		json_array_append_new(

@@ -164,7 +164,7 @@ static void states_out(FILE *f, struct emberd *d)
 			struct prom_label l[] = {{"app", a->name}, {"guest", inst}};
 			uint64_t n;
 
-			if (g->slot < 0 || dp_guest_load(d->dp, (uint32_t)g->slot, &n))
+			if (guest_flows(d, g, &n))
 				continue;
 			meter_instance_id(g, inst, sizeof(inst));
 			prom_sample(f, "ember_guest_active_flows", l, 2, n, 0);

@@ -19,6 +19,14 @@
  *   last one goes by its idle timeout). A guest with flows is never taken:
  *   the dataplane cannot move an established TCP flow.
  */
+int guest_flows(struct emberd *d, const struct guest *g, uint64_t *n)
+{
+	if (g->slot >= 0 && !dp_guest_load(d->dp, (uint32_t)g->slot, n))
+		return 0;
+	*n = 0;
+	return -1;
+}
+
 void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
 {
 	const struct app_spec *s = &app_registry_get(d->reg, a->name)->spec;
@@ -34,8 +42,7 @@ void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
 			continue;
 		if (g->wake)
 			return; /* a wake or a scale-out in flight: decide after it */
-		if (dp_guest_load(d->dp, (uint32_t)g->slot, &load))
-			load = 0;
+		guest_flows(d, g, &load);
 		live++;
 		total += load;
 		if (load < least) {

@@ -187,7 +187,7 @@ static void prune(struct eapp *a)
 void version_tick(struct emberd *d, struct eapp *a, uint64_t now)
 {
 	for (struct guest *g = a->guests; g; g = g->next) {
-		uint64_t load = 0;
+		uint64_t load;
 
 		if (g->state == G_BOOTING && a->prev &&
 		    now - g->started > EMBERD_BOOT_MAX * 1000000000ull) {
@@ -197,7 +197,7 @@ void version_tick(struct emberd *d, struct eapp *a, uint64_t now)
 		}
 		if (g->state != G_DRAINING)
 			continue;
-		dp_guest_load(d->dp, (uint32_t)g->slot, &load);
+		guest_flows(d, g, &load);
 		if (load && now - g->drain_since < EMBERD_DRAIN_MAX_MS * 1000000ull)
 			continue;
 		log_info("app %s: guest %u of version %" PRIu64 " drained (%" PRIu64

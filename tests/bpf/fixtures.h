@@ -58,7 +58,7 @@ int route_port(struct harness *h, uint16_t port, int later);
 /* Puts (slot) in or out of app (app_id)'s live set (out: draining). 0 or -1. */
 int live_set(struct harness *h, uint32_t app_id, uint32_t slot, int live);
 
-/* Stateful fixtures (stateful*.c), run after the table. */
+/* Stateful fixtures (stateful*.c), run after the table in main()'s order: they share the maps. */
 void test_fin(struct harness *h);
 void test_wake(struct harness *h, int burst);
 void test_stickiness(struct harness *h);

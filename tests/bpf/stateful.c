@@ -32,16 +32,9 @@ void fail(const char *fmt, ...)
  * ACKs; returns the index of the tap it was sent to, or -1. */
 int route_port(struct harness *h, uint16_t port, int later)
 {
-	static uint8_t in[FRAME_MAX], out[FRAME_MAX];
-	struct fspec s = spec_in(4, VIP4_A1, IPPROTO_TCP, port, 80);
-	size_t n, outlen = sizeof(out);
 	struct ember_debug d;
 
-	if (later)
-		s.tcp_flags = 0x10;
-	n = frame_build(in, &s);
-	if (h_run(h, h->router_fd, (uint32_t)h->egress, in, n, out, &outlen) != XDP_REDIRECT ||
-	    h_last(h, &d))
+	if (run_in(h, VIP4_A1, IPPROTO_TCP, port, 80, later ? 0x10 : 0x02, &d) != XDP_REDIRECT)
 		return -1;
 	for (int i = 0; i < H_NTAPS; i++)
 		if ((uint32_t)h->tap[i] == d.ifindex)

@@ -63,7 +63,9 @@ static int on_cpu(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* What dp_guest_del() does to the router's maps, except the svc_gen bump. */
+/* What dp_guest_del() does to the router's maps, except the svc_gen bump,
+ * and the slot's gen is zeroed, not kept: the guest that comes back into the
+ * slot here is the same one (h_guest_add() writes gen 0 again). */
 static void guest_remove(struct harness *h, uint32_t app_id, uint32_t slot)
 {
 	int fd = h_map(h, EMBER_MAP_APPS);
