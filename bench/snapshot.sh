@@ -280,7 +280,9 @@ start=$(date +%s%N)
 for i in $(seq 1 "$RESTORES"); do
 	restore --net "tap=$GUEST_TAP" --paused --control "$GUEST_WORK/r.sock"
 	pid=$!
-	$CTL -w 10000 "$GUEST_WORK/r.sock" resume >/dev/null || fail "restore $i: resume failed"
+	# 60 s: the L1 may still be tearing down the clones of the part before.
+	$CTL -w 60000 "$GUEST_WORK/r.sock" resume >/dev/null ||
+		{ tail -n 5 "$GUEST_WORK/restore.log" >&2; fail "restore $i: resume failed"; }
 	cpu=$((cpu + $(ticks "$pid")))
 	echo "# paused restore + resume $i"
 

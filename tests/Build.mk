@@ -77,6 +77,10 @@ $(TESTBIN)/bpf_random: $(OBJ)/tests/bpf/test_random.o $(BPF_TEST_COMMON)
 
 TESTS += $(TESTBIN)/bpf_fixtures $(TESTBIN)/bpf_random
 
+# The same fixtures in a nested VM on Debian 12's 6.1 kernel (its verifier).
+tests/bpf/verifier_6.1.sh: $(TESTBIN)/bpf_fixtures
+TESTS += tests/bpf/verifier_6.1.sh
+
 # --- boot loader and CPU template unit tests (tests/unit/; owned by the boot helper) ---
 # test_boot uses build/guest/{vmlinux,bzImage} when `make guest` has made them.
 BOOT_TEST_OBJS := $(addprefix $(OBJ)/tests/unit/,test_boot.o boot_fixtures.o test_cpuid.o)
@@ -103,6 +107,14 @@ $(TESTBIN)/http_get: $(OBJ)/tests/lib/http_get.o
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@
 
 ALL_BINS += $(TESTBIN)/http_get
+
+# kvm_anchor: the idle VM that tests/lib/nested.sh keeps in every nested L1 VM.
+$(TESTBIN)/kvm_anchor: $(OBJ)/tests/lib/kvm_anchor.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@
+
+ALL_BINS += $(TESTBIN)/kvm_anchor
 TESTS += tests/vm/boot.sh
 
 # --- ember-init and ember-demo unit tests (tests/unit/; owned by the guest-init helper) ---

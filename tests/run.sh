@@ -5,29 +5,38 @@
 # Protocol for a test program: exit 0 = passed, 77 = skipped (it must print
 # why), anything else = failed. With EMBER_REQUIRE_KVM=1 (CI) a skip counts as
 # a failure: tests that need KVM, BPF or root must not pass by not running.
+#
+# Guest tests (those that call guest_require) need /dev/kvm. Without it they
+# run together in one nested L1 VM (tests/lib/l1_group.sh, docs/testing.md),
+# after the others; with EMBER_NO_NESTED=1 or a real /dev/kvm each runs on
+# its own as before.
 set -u
-logdir=build/test-logs
-mkdir -p "$logdir"
-pass=0 fail=0 skip=0 failed=()
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib/results.sh
+. tests/lib/l1_group.sh
+export EMBER_TEST_LOGS=build/test-logs
+mkdir -p "$EMBER_TEST_LOGS"
+
+native=() guests=()
 for t in "$@"; do
-	name=$(basename "$t")
-	log=$logdir/$name.log
-	start=$(date +%s.%N)
-	timeout --kill-after=10 "${EMBER_TEST_TIMEOUT:-1200}" "$t" >"$log" 2>&1
-	rc=$?
-	secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
-	if [ $rc -eq 0 ]; then
-		pass=$((pass + 1)); printf '  PASS     %-32s %6ss\n' "$name" "$secs"
-	elif [ $rc -eq 77 ] && [ "${EMBER_REQUIRE_KVM:-0}" != 1 ]; then
-		skip=$((skip + 1)); printf '  SKIP     %-32s %s\n' "$name" "$(grep -m1 -i skip "$log")"
+	# The conditions under which guest_require would re-run the test in an L1.
+	if [ ! -c /dev/kvm ] && [ "${EMBER_NO_NESTED:-0}" != 1 ] && [ -z "${EMBER_NESTED:-}" ] &&
+		[ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v qemu-system-x86_64 >/dev/null &&
+		grep -q '^[[:space:]]*guest_require' "$t" 2>/dev/null; then
+		guests+=("$t")
 	else
-		[ $rc -eq 77 ] && echo "  (skipped, but EMBER_REQUIRE_KVM=1 makes a skip a failure)"
-		[ $rc -eq 124 ] && echo "  (timed out)"
-		fail=$((fail + 1)); failed+=("$name")
-		printf '  FAIL     %-32s %6ss (exit %d), last lines of %s:\n' "$name" "$secs" "$rc" "$log"
-		tail -n 40 "$log" | sed 's/^/    | /'
+		native+=("$t")
 	fi
 done
-[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
-echo "tests: $pass passed, $fail failed, $skip skipped"
-[ $fail -eq 0 ]
+
+for t in "${native[@]}"; do
+	run_one "$t"
+	show "$(basename "$t")" "$RUN_RC" "$RUN_SECS"
+	tally "$(basename "$t")" "$RUN_RC"
+done
+[ ${#guests[@]} -gt 0 ] && l1_group "${guests[@]}"
+
+[ ${#FAILED[@]} -gt 0 ] && echo "failed: ${FAILED[*]}"
+echo "tests: $PASS passed, $FAIL failed, $SKIP skipped"
+[ ${#guests[@]} -gt 0 ] && l1_summary
+[ "$FAIL" -eq 0 ]

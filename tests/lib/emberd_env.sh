@@ -22,8 +22,16 @@ BG_PID="" # a background process of the test (load, held connections): env_clean
 children() { cat /proc/"$1"/task/*/children 2>/dev/null; }
 # die MESSAGE: the end of emberd's log, then fail (a script may define its own).
 die() {
+	local f
 	echo "--- emberd:"
 	tail -n 40 "$WORK/emberd.log"
+	# A log the message points at (a guest's console and VMM log) goes with
+	# the work dir, which under nested TCG is in the L1's memory: show it now.
+	for f in $(echo "$*" | grep -o '/[^ )"]*\.log'); do
+		for f in "$f" "${f%/*}"/*.console; do
+			[ -r "$f" ] && { echo "--- $f:"; tail -n 30 "$f"; }
+		done
+	done
 	fail "$*"
 }
 # wait_for SECONDS CONDITION...: polls CONDITION every 0.1 s for SECONDS of
