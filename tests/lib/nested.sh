@@ -114,10 +114,13 @@ else
 fi
 # A heartbeat for the watchdog outside: it stops when the L1 kernel wedges.
 (while :; do echo NESTED-ALIVE; sleep 20; done) &
+hb=$!
 echo NESTED-UP
 chroot /host /usr/bin/env EMBER_NESTED=1 $(cat /env) PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 	/bin/bash -c 'cd "$1" && shift && mapfile -t a < @CMDFILE@ && exec "${a[@]}"' _ "$cwd"
-echo "NESTED-EXIT=$?"
+st=$?
+kill $hb
+echo "NESTED-EXIT=$st"
 poweroff -f
 EOF
 sed -i "s|@CMDFILE@|$(pwd)/$cmdfile|" "$root/init"
@@ -170,7 +173,8 @@ run_l1() {
 	beat_t=${start%.*}
 	while kill -0 "$bg" 2>/dev/null; do
 		why=""
-		if [ -z "$up" ] && grep -q '^NESTED-UP$' "$log"; then
+		# Not anchored: the console may put a heartbeat on the same line.
+		if [ -z "$up" ] && grep -q 'NESTED-UP' "$log"; then
 			up=$(echo "$(date +%s.%N) - $start" | bc)
 			printf 'up %.1f\n' "$up" >>"$events"
 		fi
@@ -192,11 +196,12 @@ run_l1() {
 			l1_trace
 			kill "$(cat "$work/qemu.pid" 2>/dev/null)" 2>/dev/null
 		fi
-		sleep 2
+		# Often until the L1 is up, for its boot time; then every 2 s.
+		if [ -z "$up" ]; then sleep 0.2; else sleep 2; fi
 	done
 	wait "$bg"
 	# A panic after the last poll (panic=-1 and -no-reboot end QEMU at once).
-	if [ "$lockup" = 0 ] && ! grep -q '^NESTED-EXIT=' "$log" &&
+	if [ "$lockup" = 0 ] && ! grep -q 'NESTED-EXIT=' "$log" &&
 		grep -q 'Kernel panic - not syncing' "$log"; then
 		echo "nested: the L1 kernel panicked (an emulator problem, not the test's)" >&2
 		echo "fail the L1 kernel panicked" >>"$events"
@@ -214,6 +219,6 @@ for ((try = 1; ; try++)); do
 done
 rc=$(cat "$work/rc" 2>/dev/null || echo 1)
 [ "$rc" = 124 ] && { echo "nested: L1 VM timed out" >&2; exit 124; }
-st=$(sed -n 's/^NESTED-EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n1)
+st=$(sed -e 's/NESTED-ALIVE//g' "$log" | sed -n 's/^NESTED-EXIT=\([0-9]*\).*/\1/p' | tail -n1)
 [ -n "$st" ] || die "L1 VM ended without reporting the command's status (qemu exit $rc)"
 exit "$st"
