@@ -52,8 +52,13 @@ $(TESTBIN)/test_virtio_net: $(OBJ)/tests/unit/test_virtio_net.o $(VIRTIO_TEST_DE
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -pthread $^ -lcmocka -o $@
 
+$(TESTBIN)/test_fileio: $(OBJ)/tests/unit/test_fileio.o $(OBJ)/vmm/fileio.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
 TESTS += $(TESTBIN)/test_mem $(TESTBIN)/test_virtq $(TESTBIN)/test_virtio_mmio \
-	$(TESTBIN)/test_virtio_blk $(TESTBIN)/test_virtio_net
+	$(TESTBIN)/test_virtio_blk $(TESTBIN)/test_virtio_net $(TESTBIN)/test_fileio
 
 # --- BPF_PROG_TEST_RUN packet fixtures + randomized test (tests/bpf/; owned by the bpf helper) ---
 # Root + BPF: each test enters its own netns with taps it creates (exit 77 otherwise).

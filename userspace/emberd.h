@@ -281,7 +281,7 @@ void mem_tick(struct emberd *d, uint64_t now);
 void host_addrs_sync(struct emberd *d);
 
 /* emberd_state.c: records in the state directory, re-adoption at start. */
-/* Writes (text) to (path) through PATH.new and rename(): all or nothing. 0 or -errno. */
+/* Replaces (path) with (text), all or nothing (file_replace()). 0 or -errno. */
 int state_write_file(const char *path, const char *text);
 int state_app_save(struct emberd *d, const struct eapp *a);
 void state_app_forget(const struct eapp *a);

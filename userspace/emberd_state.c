@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "../vmm/fileio.h"
 #include "emberd.h"
 
 /*
@@ -41,24 +42,7 @@
 
 int state_write_file(const char *path, const char *text)
 {
-	char tmp[PATH_MAX + 8];
-	size_t len = strlen(text);
-	FILE *f;
-	int rc = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	if (fwrite(text, 1, len, f) != len)
-		rc = -EIO;
-	if (fclose(f) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	return rc;
+	return file_replace_buf(path, 0644, text, strlen(text));
 }
 
 int state_app_save(struct emberd *d, const struct eapp *a)

@@ -61,31 +61,33 @@ static int write_pages(int fd, const struct guest_mem *m)
 	return 0;
 }
 
+struct mem_fill {
+	const struct guest_mem *m;
+	struct stat st;
+};
+
+static int fill_memory(int fd, void *arg)
+{
+	struct mem_fill *f = arg;
+	int ret = write_pages(fd, f->m);
+
+	return ret ? ret : fstat(fd, &f->st) < 0 ? -errno : 0;
+}
+
 static int write_memory(const struct guest_mem *m, const char *dir, struct snap_meta *meta)
 {
-	char tmp[4200], path[4096];
-	struct stat st;
-	int fd, ret;
+	struct mem_fill f = {.m = m};
+	char path[4096];
+	int ret;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, SNAP_MEMORY_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	ret = write_pages(fd, m);
-	if (!ret && fstat(fd, &st) < 0)
-		ret = -errno;
-	close(fd);
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
+	ret = file_replace(path, 0600, fill_memory, &f);
+	if (ret)
 		return ret;
-	}
 	/* Identity: size, mtime (rename keeps it) and a hash of both ends. */
-	meta->mem_file_size = (uint64_t)st.st_size;
-	meta->mem_mtime_sec = st.st_mtim.tv_sec;
-	meta->mem_mtime_nsec = st.st_mtim.tv_nsec;
+	meta->mem_file_size = (uint64_t)f.st.st_size;
+	meta->mem_mtime_sec = f.st.st_mtim.tv_sec;
+	meta->mem_mtime_nsec = f.st.st_mtim.tv_nsec;
 	meta->mem_hash = fnv1a64(FNV1A64_INIT, m->base, SNAP_ID_BYTES);
 	meta->mem_hash = fnv1a64(meta->mem_hash, m->base + m->size - SNAP_ID_BYTES, SNAP_ID_BYTES);
 	return 0;
@@ -93,21 +95,10 @@ static int write_memory(const struct guest_mem *m, const char *dir, struct snap_
 
 static int write_file(const char *dir, const char *name, const void *buf, size_t len)
 {
-	char tmp[4200], path[4096];
-	int fd, ret;
+	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	ret = file_rw_all(fd, true, (void *)buf, len, 0);
-	close(fd);
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	return ret;
+	return file_replace_buf(path, 0600, buf, len);
 }
 
 static void fill_meta(struct vm *vm, struct snap_meta *meta)

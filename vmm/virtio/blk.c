@@ -414,26 +414,20 @@ static int write_overlay(struct blk *b, int fd)
 	return err ? err : file_rw_all(fd, true, (uint8_t *)&h, sizeof(h), 0);
 }
 
+static int fill_overlay(int fd, void *arg)
+{
+	return write_overlay(arg, fd);
+}
+
 int virtio_blk_save_overlay(struct virtio_dev *d, const char *dir)
 {
 	struct blk *b = d->priv;
-	char path[4096], tmp[4200];
-	int fd, err;
+	char path[4096];
 
 	if (b->read_only)
 		return 0;
 	snprintf(path, sizeof(path), "%s/" BLK_OVERLAY_NAME, dir, d->slot);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	err = write_overlay(b, fd);
-	close(fd);
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return file_replace(path, 0600, fill_overlay, b);
 }
 
 /* Open overlay @path of cow disk @s: size first (derived from @s), then the header. */
