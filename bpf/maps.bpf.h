@@ -6,6 +6,15 @@
 
 #include "common.bpf.h"
 
+/* The map ABI version of the maps pinned beside it; written by the loader, read by no program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_abi SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EMBER_MAX_SERVICES);

@@ -86,6 +86,41 @@ mkroot:
 	return 0;
 }
 
+/* The map ABI version recorded in the ember_abi map (fd); 0 if none was written. */
+static int abi_read(int fd, uint32_t *version)
+{
+	uint32_t zero = 0;
+
+	*version = 0;
+	return bpf_map_lookup_elem(fd, &zero, version) ? -errno : 0;
+}
+
+/* A clear refusal of pins another build made: integrators read these maps too. */
+static int abi_check(struct dp *dp, int fd)
+{
+	uint32_t v;
+	int err = abi_read(fd, &v);
+
+	if (err)
+		return dp_fail(dp, err, "%s/%s: %s", dp->pin_root, EMBER_MAP_ABI, strerror(-err));
+	if (v != EMBER_MAP_ABI_VERSION)
+		return dp_fail(dp, -EPROTO,
+			       "the maps pinned under %s have map ABI version %u, this build has "
+			       "version %u: 'ember dp unload' removes the old pins (and the "
+			       "routes in them)",
+			       dp->pin_root, v, EMBER_MAP_ABI_VERSION);
+	return 0;
+}
+
+static int abi_missing(struct dp *dp)
+{
+	return dp_fail(dp, -EPROTO,
+		       "the maps pinned under %s have no map ABI version (%s/%s is missing: "
+		       "an ember from before map ABI versions made them), this build has "
+		       "version %u: 'ember dp unload' removes the old pins",
+		       dp->pin_root, dp->pin_root, EMBER_MAP_ABI, EMBER_MAP_ABI_VERSION);
+}
+
 /* Reuses the map pinned at (path) for (map) if its layout matches. Flags are
  * not compared: the kernel adds some itself (a devmap gets
  * BPF_F_RDONLY_PROG), which makes libbpf's own pin reuse refuse it. */
@@ -112,9 +147,16 @@ static int reuse_pinned(struct dp *dp, struct bpf_map *map, const char *path)
 			      path);
 		goto cleanup;
 	}
+	if (!strcmp(bpf_map__name(map), EMBER_MAP_ABI)) {
+		err = abi_check(dp, fd);
+		if (err)
+			goto cleanup;
+	}
 	err = bpf_map__reuse_fd(map, fd);
 	if (err)
 		err = dp_fail(dp, err, "reusing %s: %s", path, strerror(-err));
+	else
+		dp->reused_maps++;
 cleanup:
 	close(fd); /* reuse_fd took its own duplicate */
 	return err;
@@ -253,6 +295,7 @@ int dp_load(struct dp **out, const struct dp_opts *opts, char *err, size_t errle
 	const struct dp_opts *o = opts ? opts : &defaults;
 	struct router_bpf *router = NULL;
 	struct guest_bpf *guest = NULL;
+	char abi_path[PATH_MAX];
 	struct dp *dp;
 	int rc;
 
@@ -261,6 +304,7 @@ int dp_load(struct dp **out, const struct dp_opts *opts, char *err, size_t errle
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	snprintf(abi_path, sizeof(abi_path), "%s/%s", dp->pin_root, EMBER_MAP_ABI);
 	libbpf_verbose = o->verbose;
 	libbpf_log[0] = '\0';
 	rc = ensure_bpffs(dp);
@@ -282,6 +326,9 @@ int dp_load(struct dp **out, const struct dp_opts *opts, char *err, size_t errle
 	rc = size_flow_cache(dp, router);
 	if (!rc)
 		rc = prepare_maps(dp, router->obj);
+	/* Pins reused without an ember_abi among them: made before versions. */
+	if (!rc && dp->reused_maps && access(abi_path, F_OK))
+		rc = abi_missing(dp);
 	if (rc)
 		goto cleanup;
 
@@ -293,6 +340,17 @@ int dp_load(struct dp **out, const struct dp_opts *opts, char *err, size_t errle
 		rc = dp_fail(dp, rc, "loading the router failed: %s\n%s", strerror(-rc),
 			     libbpf_log);
 		goto cleanup;
+	}
+	/* A new set of maps gets this build's version (a reused one was checked). */
+	if (!dp->reused_maps) {
+		uint32_t zero = 0, v = EMBER_MAP_ABI_VERSION;
+
+		rc = bpf_map__update_elem(router->maps.ember_abi, &zero, sizeof(zero), &v,
+					  sizeof(v), BPF_ANY);
+		if (rc) {
+			rc = dp_fail(dp, rc, "writing %s: %s", EMBER_MAP_ABI, strerror(-rc));
+			goto cleanup;
+		}
 	}
 	rc = prepare_maps(dp, guest->obj);
 	if (rc)
@@ -328,6 +386,15 @@ cleanup:
 	return 0;
 }
 
+/* dp_open()'s check: the pins must carry this build's map ABI version. */
+static int open_abi_check(struct dp *dp)
+{
+	for (int i = 0; i < dp->npins; i++)
+		if (!strcmp(dp->pins[i].name, EMBER_MAP_ABI))
+			return abi_check(dp, dp->pins[i].fd);
+	return abi_missing(dp);
+}
+
 int dp_open(struct dp **out, const char *pin_root, char *err, size_t errlen)
 {
 	struct dp *dp = dp_new(pin_root);
@@ -341,6 +408,8 @@ int dp_open(struct dp **out, const char *pin_root, char *err, size_t errlen)
 	if (!rc && dp->npins == 0)
 		rc = dp_fail(dp, -ENOENT, "nothing is pinned under %s (is the dataplane loaded?)",
 			     dp->pin_root);
+	if (!rc)
+		rc = open_abi_check(dp);
 	if (rc) {
 		snprintf(err, errlen, "%s", dp->err);
 		dp_close(dp);

@@ -29,6 +29,7 @@ struct dp {
 	dp_wake_fn wake_fn;
 	void *wake_ctx;
 	uint32_t wake_spin_us; /* dp_events_set_spin() */
+	int reused_maps;       /* dp_load(): maps it found pinned and reused */
 	char err[512];
 };
 

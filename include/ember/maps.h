@@ -60,7 +60,20 @@ typedef uint64_t ember_u64;
 #define EMBER_WAKE_RING_BYTES (256 * 1024)
 #endif
 
+/*
+ * The version of this map ABI. A set of pinned maps carries the version of
+ * the build that created it (EMBER_MAP_ABI); the dataplane library refuses
+ * to reuse or open pins of another version, naming both, instead of letting
+ * new code misread old maps. Bump it with any change that alters what a
+ * pinned map's bytes mean or which maps exist: a key or value layout (even
+ * one the sizes do not show: a field renamed, reordered or given another
+ * unit), a flag's meaning, a map added, removed or retyped. docs/dataplane.md
+ * ("Map ABI version") keeps the history.
+ */
+#define EMBER_MAP_ABI_VERSION 1
+
 /* Map names: the BPF variable names, also the pin file names under the root. */
+#define EMBER_MAP_ABI	      "ember_abi"      /* array[1]: 0 -> u32 EMBER_MAP_ABI_VERSION */
 #define EMBER_MAP_SERVICES    "ember_svc"      /* hash: service_key -> service */
 #define EMBER_MAP_APPS	      "ember_apps"     /* array: u32 app id -> ember_app */
 #define EMBER_MAP_GUESTS      "ember_guests"   /* array: u32 slot -> ember_guest */

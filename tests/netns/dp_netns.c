@@ -99,6 +99,7 @@ int main(void)
 	case_wake();
 	case_counters();
 	case_restart();
+	case_abi_version();
 	case_service_del();
 	case_slot_gen();
 

@@ -84,6 +84,7 @@ void case_roundtrips(const char *vip);
 void case_wake(void);
 void case_counters(void);
 void case_restart(void);
+void case_abi_version(void);
 void case_service_del(void);
 void case_slot_gen(void);
 

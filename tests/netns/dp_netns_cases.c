@@ -251,11 +251,6 @@ void case_restart(void)
 	CHECK(rc == 0 && n == 6, "all 6 services are still configured after the restart (%d)", n);
 }
 
-/*
- * Deleting a service stops its established flows at once (the router's fast
- * path for established flows must notice: dp_service_del() bumps the app's
- * service generation), and adding it back routes new connections again.
- */
 /* Entry (key) of the pinned array map (name), as the router sees it. */
 static void pinned_entry(const char *name, uint32_t key, void *val)
 {
@@ -269,6 +264,81 @@ static void pinned_entry(const char *name, uint32_t key, void *val)
 	close(fd);
 }
 
+/* ember_abi's version, written straight into the pinned map as an older build would have. */
+static void abi_set(uint32_t v)
+{
+	char path[512];
+	uint32_t zero = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", env.pin_root, EMBER_MAP_ABI);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_update_elem(fd, &zero, &v, BPF_ANY))
+		die(EMBER_MAP_ABI, -errno);
+	close(fd);
+}
+
+/* dp_open() and dp_load() on the test's pins must both fail with (want) in the message. */
+static void abi_refused(const char *what, const char *want)
+{
+	struct dp_opts o = {.pin_root = env.pin_root};
+	struct dp *dp = NULL;
+	char err[512] = "";
+	int rc;
+
+	rc = dp_open(&dp, env.pin_root, err, sizeof(err));
+	CHECK(rc == -EPROTO && strstr(err, want), "dp_open() refuses %s: %s", what, err);
+	dp_close(rc ? NULL : dp);
+	err[0] = 0;
+	rc = dp_load(&dp, &o, err, sizeof(err));
+	CHECK(rc == -EPROTO && strstr(err, want), "dp_load() refuses %s: %s", what, err);
+	dp_close(rc ? NULL : dp);
+}
+
+/*
+ * The pinned maps carry the map ABI version of the build that made them;
+ * pins of another version, or of none, are refused with both versions named,
+ * and the refusal touches nothing: routing goes on.
+ */
+void case_abi_version(void)
+{
+	char path[512], want[128];
+	uint32_t v = 0, zero = 0, one = EMBER_MAP_ABI_VERSION;
+	struct dp *dp = NULL;
+	char err[512];
+	int fd, rc;
+
+	pinned_entry(EMBER_MAP_ABI, 0, &v);
+	CHECK(v == EMBER_MAP_ABI_VERSION, "the pins carry map ABI version %u (%u)",
+	      EMBER_MAP_ABI_VERSION, v);
+	abi_set(EMBER_MAP_ABI_VERSION + 98);
+	snprintf(want, sizeof(want), "map ABI version %u, this build has version %u",
+		 EMBER_MAP_ABI_VERSION + 98, EMBER_MAP_ABI_VERSION);
+	abi_refused("pins of another map ABI version", want);
+	tcp_roundtrip(VIP4);
+
+	/* Pins from before versions: no ember_abi at all. Nothing but the pin
+	 * holds the map, so unpinning frees it; a new one is pinned after. */
+	snprintf(path, sizeof(path), "%s/%s", env.pin_root, EMBER_MAP_ABI);
+	if (unlink(path))
+		die("unlink ember_abi", -errno);
+	abi_refused("pins without a map ABI version", "have no map ABI version");
+	tcp_roundtrip(VIP4);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, EMBER_MAP_ABI, 4, 4, 1, NULL);
+	if (fd < 0 || bpf_map_update_elem(fd, &zero, &one, BPF_ANY) || bpf_obj_pin(fd, path))
+		die("re-pinning ember_abi", -errno);
+	close(fd);
+	rc = dp_open(&dp, env.pin_root, err, sizeof(err));
+	CHECK(rc == 0, "dp_open() opens the pins again once the version is right (%s)",
+	      rc ? err : "ok");
+	dp_close(rc ? NULL : dp);
+}
+
+/*
+ * Deleting a service stops its established flows at once (the router's fast
+ * path for established flows must notice: dp_service_del() bumps the app's
+ * service generation), and adding it back routes new connections again.
+ */
 /* The app's service generation. */
 static uint32_t svc_gen_of(uint32_t app_id)
 {
