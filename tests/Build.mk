@@ -211,7 +211,7 @@ $(TESTBIN)/ctl: $(OBJ)/tests/lib/ctl.o
 
 ALL_BINS += $(TESTBIN)/ctl
 
-$(TESTBIN)/test_control: $(OBJ)/tests/unit/test_control.o $(OBJ)/vmm/control_parse.o \
+$(TESTBIN)/test_control: $(OBJ)/tests/unit/test_control.o $(OBJ)/vmm/control_proto.o \
 		$(OBJ)/vmm/cli.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)

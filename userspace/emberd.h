@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <ember/control.h>
 #include <ember/maps.h>
 
 #include "api.h"
@@ -68,9 +69,6 @@ enum guest_state {
 	G_DRAINING,  /* an older version's guest: out of the live set, keeps its flows */
 };
 
-/* Control-channel commands whose reply is still due, oldest first. */
-enum ctl_cmd { CTL_STATUS = 1, CTL_RESUME, CTL_PAUSE };
-
 /* One wake, time-stamped on CLOCK_MONOTONIC (ns). */
 struct wake_times {
 	uint64_t event;	    /* router saw the packet (bpf_ktime_get_ns) */
@@ -103,7 +101,7 @@ struct guest {
 	uint64_t t3_event, t3_recv; /* a tier-3 wake waits for this restore (recv 0 = none) */
 	uint64_t version;	    /* the app version whose snapshot it runs */
 	uint64_t drain_since;	    /* G_DRAINING since (mono ns) */
-	enum ctl_cmd pending[8];
+	enum ctl_cmd pending[8];    /* control commands whose reply is still due, oldest first */
 	unsigned int npending;
 	char rbuf[512];
 	size_t rlen;
@@ -215,6 +213,8 @@ struct guest *guest_adopt(struct emberd *d, struct eapp *a, unsigned int id, pid
 			  int ctl);
 /* Writes a control command; 0 or -errno. */
 int guest_ctl(struct guest *g, enum ctl_cmd cmd);
+/* Sends "version" then "status" to a VMM it starts or adopts; 0 or -errno. */
+int guest_ctl_hello(struct guest *g);
 /* SIGTERM to its VMM; its pidfd finishes the removal. */
 void guest_stop(struct emberd *d, struct guest *g);
 /* Waits (bounded) for every VMM of (a) and frees them: shutdown only. */
@@ -224,7 +224,7 @@ const char *guest_state_name(enum guest_state s);
 /* emberd_pool.c: what happens to apps and guests (state machine). */
 void pool_boot_done(struct emberd *d, struct guest *g, int status);
 void pool_guest_paused(struct emberd *d, struct guest *g);
-void pool_guest_resumed(struct emberd *d, struct guest *g, const char *reply);
+void pool_guest_resumed(struct emberd *d, struct guest *g, const struct ctl_reply *r);
 void pool_guest_exited(struct emberd *d, struct guest *g, int status);
 int pool_wake(void *ctx, const struct dp_wake_event *ev);
 void pool_tick(struct emberd *d);

@@ -275,7 +275,7 @@ int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 	g->ctlw.fd = sv[0];
 	g->started = mono_ns();
 	/* Answered once every vCPU is parked: "ready to resume". */
-	if (watch_add(d, &g->ctlw, EPOLLIN) || guest_ctl(g, CTL_STATUS))
+	if (watch_add(d, &g->ctlw, EPOLLIN) || guest_ctl_hello(g))
 		guest_stop(d, g);
 	log_dbg("app %s: restoring guest %u (pid %d, tap %s)", a->name, g->id, g->pid, g->tap);
 	return 0;
@@ -283,20 +283,31 @@ int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 
 int guest_ctl(struct guest *g, enum ctl_cmd cmd)
 {
-	static const char *const line[] = {"", "status\n", "resume\n", "pause\n"};
-	size_t len = strlen(line[cmd]);
+	char line[64];
+	int len = ctl_cmd_encode(line, sizeof(line), cmd, NULL);
 
+	if (len < 0)
+		return len;
 	if (g->ctlw.fd < 0 || g->npending == sizeof(g->pending) / sizeof(g->pending[0]))
 		return -EBUSY;
 	/* One short line on a fresh socket: the buffer has room, never partial. */
-	if (write(g->ctlw.fd, line[cmd], len) != (ssize_t)len)
+	if (write(g->ctlw.fd, line, (size_t)len) != len)
 		return -errno;
 	g->pending[g->npending++] = cmd;
 	return 0;
 }
 
+/* Asks a VMM it starts or adopts: version first, then its state. */
+int guest_ctl_hello(struct guest *g)
+{
+	int rc = guest_ctl(g, CTL_VERSION);
+
+	return rc ? rc : guest_ctl(g, CTL_STATUS);
+}
+
 static void ctl_line(struct emberd *d, struct guest *g, const char *line)
 {
+	struct ctl_reply r;
 	enum ctl_cmd cmd;
 
 	if (!g->npending) {
@@ -305,15 +316,36 @@ static void ctl_line(struct emberd *d, struct guest *g, const char *line)
 	}
 	cmd = g->pending[0];
 	memmove(g->pending, g->pending + 1, --g->npending * sizeof(g->pending[0]));
-	if (strncmp(line, "ok", 2)) {
-		log_err("app %s guest %u: control: %s", g->app->name, g->id, line);
+	/* A reply it cannot read, or an error: the guest is stopped, never driven on a guess. */
+	if (ctl_reply_decode(line, cmd, &r)) {
+		log_err("app %s guest %u: control: %s", g->app->name, g->id, r.text);
 		guest_stop(d, g);
 		return;
 	}
-	if (cmd == CTL_RESUME)
-		pool_guest_resumed(d, g, line);
-	else if (!strcmp(line, "ok paused") && g->state != G_STOPPING)
+	if (!r.ok && cmd == CTL_VERSION) {
+		log_err("app %s guest %u: its ember-vmm knows no control protocol version ('%s'; "
+			"an ember-vmm older than this emberd?), this emberd speaks version %u: "
+			"stopping it",
+			g->app->name, g->id, r.text, CTL_PROTO_VERSION);
+		guest_stop(d, g);
+		return;
+	}
+	if (!r.ok) {
+		log_err("app %s guest %u: control: '%s' failed: %s", g->app->name, g->id,
+			ctl_cmd_name(cmd), r.text);
+		guest_stop(d, g);
+		return;
+	}
+	if (cmd == CTL_VERSION && r.version != CTL_PROTO_VERSION) {
+		log_err("app %s guest %u: its ember-vmm speaks control protocol version %u, this "
+			"emberd speaks version %u: stopping it",
+			g->app->name, g->id, r.version, CTL_PROTO_VERSION);
+		guest_stop(d, g);
+	} else if (cmd == CTL_RESUME) {
+		pool_guest_resumed(d, g, &r);
+	} else if ((cmd == CTL_STATUS || cmd == CTL_PAUSE) && r.paused && g->state != G_STOPPING) {
 		pool_guest_paused(d, g);
+	}
 }
 
 static void on_ctl(struct emberd *d, struct watch *w, uint32_t events)

@@ -244,8 +244,9 @@ static int adopt_guest(struct emberd *d, struct eapp *a, const struct rec *r)
 	if (d->next_guest < r->id)
 		d->next_guest = r->id;
 	state_guest_save(d, g);
-	/* Its answer confirms the state; "ok paused" makes it a standby guest. */
-	guest_ctl(g, CTL_STATUS);
+	/* Its version first (a VMM of an older ember is stopped), then its
+	 * state: "ok paused" makes it a standby guest. */
+	guest_ctl_hello(g);
 	log_info("app %s: adopted guest %u (pid %d, tap %s, %s)", a->name, g->id, g->pid, g->tap,
 		 r->state);
 	return 0;

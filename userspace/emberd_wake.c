@@ -169,14 +169,12 @@ int pool_wake(void *ctx, const struct dp_wake_event *ev)
 	return 0;
 }
 
-void pool_guest_resumed(struct emberd *d, struct guest *g, const char *reply)
+void pool_guest_resumed(struct emberd *d, struct guest *g, const struct ctl_reply *r)
 {
-	const char *m = strstr(reply, "mono_ns=");
-
 	if (!g->wake)
 		return;
 	g->wake->ok = mono_ns();
-	g->wake->running = m ? strtoull(m + 8, NULL, 10) : 0;
+	g->wake->running = r->mono_ns;
 	if (g->wake->first || g->wake->scale)
 		wake_report(d, g);
 }

@@ -39,7 +39,7 @@ VMM_OBJS += $(VMM_SNAPSHOT_OBJS)
 # --- end snapshot and restore ---
 
 # --- control channel: pause/resume/snapshot over a Unix socket (owner: control helper) ---
-VMM_CONTROL_OBJS := $(OBJ)/vmm/control.o $(OBJ)/vmm/control_parse.o
+VMM_CONTROL_OBJS := $(OBJ)/vmm/control.o $(OBJ)/vmm/control_proto.o
 $(VMM_CONTROL_OBJS): CFLAGS += -pthread
 VMM_OBJS += $(VMM_CONTROL_OBJS)
 # --- end control channel ---

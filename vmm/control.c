@@ -36,20 +36,37 @@ static struct {
 } ctl = {.listen_fd = -1};
 
 /* Replies are a few bytes on a local socket: a full send buffer means a dead peer. */
-static void reply(struct ctl_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reply(struct ctl_conn *c, const char *fmt, ...)
+static void send_reply(struct ctl_conn *c, enum ctl_cmd cmd, const struct ctl_reply *r)
 {
-	char out[256];
-	va_list ap;
-	int n;
+	char out[CTL_LINE_MAX + 8];
+	int n = ctl_reply_encode(out, sizeof(out), cmd, r);
 
-	va_start(ap, fmt);
-	n = vsnprintf(out, sizeof(out), fmt, ap);
-	va_end(ap);
-	if (n >= (int)sizeof(out))
-		n = sizeof(out) - 1;
+	if (n < 0) {
+		pr_warn("control: reply to '%s' too long", ctl_cmd_name(cmd));
+		return;
+	}
 	if (send(c->fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
 		pr_warn("control: reply not sent: %s", strerror(errno));
+}
+
+static void reply_ok(struct ctl_conn *c, enum ctl_cmd cmd, struct ctl_reply *r)
+{
+	r->ok = 1;
+	send_reply(c, cmd, r);
+}
+
+/* "err REASON": the command was refused or failed; the VM is as it was. */
+static void reply_err(struct ctl_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void reply_err(struct ctl_conn *c, const char *fmt, ...)
+{
+	struct ctl_reply r = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r.text, sizeof(r.text), fmt, ap);
+	va_end(ap);
+	send_reply(c, CTL_BAD, &r);
 }
 
 static uint64_t us_since_t0(uint64_t ns)
@@ -62,25 +79,30 @@ static void do_resume(struct ctl_conn *c, uint64_t t_cmd)
 {
 	int64_t t = vcpus_resume_wait(ctl.vm, CTL_RESUME_TIMEOUT_MS);
 
-	if (t == -EALREADY)
-		reply(c, "err not paused\n");
-	else if (t <= 0)
-		reply(c, "err vCPUs did not start (exiting?)\n");
-	else
-		reply(c, "ok resumed t_us=%llu wake_ns=%llu mono_ns=%llu\n",
-		      (unsigned long long)us_since_t0((uint64_t)t),
-		      (unsigned long long)((uint64_t)t > t_cmd ? (uint64_t)t - t_cmd : 0),
-		      (unsigned long long)t);
+	struct ctl_reply r = {0};
+
+	if (t == -EALREADY) {
+		reply_err(c, "not paused");
+	} else if (t <= 0) {
+		reply_err(c, "vCPUs did not start (exiting?)");
+	} else {
+		r.t_us = us_since_t0((uint64_t)t);
+		r.wake_ns = (uint64_t)t > t_cmd ? (uint64_t)t - t_cmd : 0;
+		r.mono_ns = (uint64_t)t;
+		reply_ok(c, CTL_RESUME, &r);
+	}
 }
 
 static void do_pause(struct ctl_conn *c)
 {
+	struct ctl_reply r = {.paused = 1};
+
 	if (vcpus_pause(ctl.vm, CTL_PAUSE_TIMEOUT_MS)) {
-		reply(c, "err vCPUs did not pause within %d ms\n", CTL_PAUSE_TIMEOUT_MS);
+		reply_err(c, "vCPUs did not pause within %d ms", CTL_PAUSE_TIMEOUT_MS);
 		return;
 	}
 	events_emit("paused");
-	reply(c, "ok paused\n");
+	reply_ok(c, CTL_PAUSE, &r);
 }
 
 /* Runs on the I/O thread: the VM's network stops for the write (it is paused anyway). */
@@ -91,19 +113,24 @@ static void do_snapshot(struct ctl_conn *c, const char *dir)
 
 	if (!was_paused)
 		vcpus_resume(ctl.vm);
-	if (ret)
-		reply(c, "err snapshot failed: %s\n", strerror(-ret));
-	else
-		reply(c, "ok snapshot %s\n", dir);
+	struct ctl_reply r = {0};
+
+	if (ret) {
+		reply_err(c, "snapshot failed: %s", strerror(-ret));
+		return;
+	}
+	snprintf(r.text, sizeof(r.text), "%s", dir);
+	reply_ok(c, CTL_SNAPSHOT, &r);
 }
 
 static void run_line(struct ctl_conn *c, char *line, uint64_t t_cmd)
 {
 	const char *arg;
-	enum ctl_cmd cmd = ctl_parse(line, &arg);
+	enum ctl_cmd cmd = ctl_cmd_decode(line, &arg);
+	struct ctl_reply r = {.version = CTL_PROTO_VERSION};
 
 	if (cmd == CTL_BAD) {
-		reply(c, "err %s\n", arg);
+		reply_err(c, "%s", arg);
 		return;
 	}
 	pthread_mutex_lock(&ctl.vm->ops_lock);
@@ -114,14 +141,18 @@ static void run_line(struct ctl_conn *c, char *line, uint64_t t_cmd)
 	case CTL_PAUSE:
 		do_pause(c);
 		break;
+	case CTL_VERSION:
+		reply_ok(c, CTL_VERSION, &r);
+		break;
 	case CTL_STATUS:
-		reply(c, "ok %s\n",
-		      __atomic_load_n(&ctl.vm->pause_req, __ATOMIC_SEQ_CST) ? "paused" : "running");
+		r.paused = __atomic_load_n(&ctl.vm->pause_req, __ATOMIC_SEQ_CST);
+		reply_ok(c, CTL_STATUS, &r);
 		break;
 	case CTL_SNAPSHOT:
 		do_snapshot(c, arg);
 		break;
 	case CTL_BAD:
+	case CTL_NCMDS:
 		break;
 	}
 	pthread_mutex_unlock(&ctl.vm->ops_lock);
@@ -152,7 +183,7 @@ static void conn_lines(struct ctl_conn *c, uint64_t t_cmd)
 	memmove(c->buf, start, c->len);
 	if (c->len == sizeof(c->buf)) {
 		if (!c->overflow)
-			reply(c, "err line longer than %d bytes\n", CTL_LINE_MAX - 1);
+			reply_err(c, "line longer than %d bytes", CTL_LINE_MAX - 1);
 		c->overflow = true;
 		c->len = 0;
 	}

@@ -1,26 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The control channel: a line protocol on a Unix socket to pause, resume and snapshot a VM. */
+/* The VMM's side of the control channel (include/ember/control.h): serving it on the I/O thread. */
 #ifndef EMBER_VMM_CONTROL_H
 #define EMBER_VMM_CONTROL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ember/control.h> /* the protocol and its codec, shared with emberd */
+
 struct vm;
 
-/* Longest command line accepted, newline included; longer lines get "err". */
-#define CTL_LINE_MAX 1024
 /* Connections served at once (the listening socket's and the inherited one). */
 #define CTL_MAX_CONNS 8
-
-enum ctl_cmd { CTL_BAD, CTL_RESUME, CTL_PAUSE, CTL_STATUS, CTL_SNAPSHOT };
-
-/*
- * ctl_parse() - one command line without its newline (a trailing '\r' is
- * ignored) into a command; CTL_SNAPSHOT sets @arg to its directory. CTL_BAD
- * sets @arg to the reason. Pure.
- */
-enum ctl_cmd ctl_parse(char *line, const char **arg);
 
 /*
  * control_init() - serve the protocol of docs/control.md on the VM's I/O
