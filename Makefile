@@ -66,7 +66,7 @@ all: $(ALL_BINS) $(TESTS) $(BENCHES)
 
 # Exactly what ember needs from Debian 12 (docs/dependencies.md says why).
 DEB_PKGS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
-	libcmocka-dev liburing-dev linux-source-6.1 flex bison bc libssl-dev \
+	libcmocka-dev linux-source-6.1 flex bison bc libssl-dev \
 	busybox-static cpio iproute2 qemu-system-x86 xdp-tools e2fsprogs \
 	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev curl jq xz-utils
 

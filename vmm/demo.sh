@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# `make run`: boots the demo guest under ember-vmm on a tap in a private network
-# namespace, shows it answering HTTP from the host, then powers it off.
-# (Until emberd exists this is the whole product path that runs end to end.)
+# `make run-vmm`: boots the demo guest under ember-vmm alone (no emberd, no XDP) on
+# a tap in a private network namespace, shows it answering HTTP from the host,
+# then powers it off. `make run` (userspace/demo.sh) is the whole product path.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/guest.sh
