@@ -34,8 +34,7 @@ $(TESTBIN)/test_virtq: $(OBJ)/tests/unit/test_virtq.o $(OBJ)/vmm/virtio/virtqueu
 
 # The transport and device tests link the real devices against a fake vm.h.
 VIRTIO_TEST_DEPS := $(OBJ)/tests/unit/fake_vm.o $(OBJ)/tests/unit/virtio_drv.o \
-	$(addprefix $(OBJ)/vmm/virtio/,mmio.o \
-	virtqueue.o net.o blk.o rng.o) $(OBJ)/vmm/mem.o $(OBJ)/vmm/fileio.o
+	$(VIRTIO_OBJS) $(OBJ)/vmm/mem.o $(OBJ)/vmm/fileio.o
 
 $(TESTBIN)/test_virtio_mmio: $(OBJ)/tests/unit/test_virtio_mmio.o $(VIRTIO_TEST_DEPS)
 	$(call msg,LD,$@)

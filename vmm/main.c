@@ -14,6 +14,7 @@
 #include "control.h"
 #include "log.h"
 #include "snapshot.h"
+#include "virtio/kinds.h"
 #include "virtio/virtio.h"
 #include "vm_internal.h"
 
@@ -145,44 +146,18 @@ static int open_console(const struct cli_opts *o)
 	return fd < 0 ? -2 : fd;
 }
 
+/* Every virtio device the command line asks for, kind by kind (virtio/kinds.c). */
 static int add_devices(struct vm *vm, const struct cli_opts *o)
 {
-	char err[256] = "";
-	int ret;
+	for (const struct virtio_kind *const *k = virtio_kinds; *k; k++) {
+		unsigned n = (*k)->count(o);
 
-	for (unsigned i = 0; i < o->nr_net; i++) {
-		struct virtio_net_opts n = {.tap_name = o->net[i].tap_name,
-					    .tap_fd = o->net[i].tap_fd,
-					    .err = err,
-					    .errlen = sizeof(err)};
+		for (unsigned i = 0; i < n; i++) {
+			int ret = (*k)->create(vm, o, i);
 
-		memcpy(n.mac, o->net[i].mac, 6);
-		ret = virtio_net_create(vm, &n);
-		if (ret) {
-			if (o->net[i].tap_name)
-				pr_err("--net tap=%s: %s", o->net[i].tap_name,
-				       err[0] ? err : strerror(-ret));
-			else
-				pr_err("--net fd=%d: %s", o->net[i].tap_fd,
-				       err[0] ? err : strerror(-ret));
-			return ret;
+			if (ret)
+				return ret;
 		}
-	}
-	for (unsigned i = 0; i < o->nr_disk; i++) {
-		struct virtio_blk_opts b = {.path = o->disk[i].path,
-					    .read_only = o->disk[i].read_only,
-					    .err = err,
-					    .errlen = sizeof(err)};
-
-		ret = virtio_blk_create(vm, &b);
-		if (ret) {
-			pr_err("--disk %s: %s", b.path, err[0] ? err : strerror(-ret));
-			return ret;
-		}
-	}
-	if (o->rng && (ret = virtio_rng_create(vm))) {
-		pr_err("--rng: %s", strerror(-ret));
-		return ret;
 	}
 	return 0;
 }
@@ -409,9 +384,8 @@ int main(int argc, char **argv)
 		return EXIT_SETUP;
 	}
 	/* Lets a caller split its own launch-to-X time into exec and VMM work. */
-	events_emit("main unix_ns=%llu",
-		    (unsigned long long)t0_wall.tv_sec * 1000000000ull +
-			    (unsigned long long)t0_wall.tv_nsec);
+	events_emit("main unix_ns=%llu", (unsigned long long)t0_wall.tv_sec * 1000000000ull +
+						 (unsigned long long)t0_wall.tv_nsec);
 	console_fd = open_console(&o);
 	if (console_fd == -2)
 		return EXIT_SETUP;

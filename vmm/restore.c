@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <linux/virtio_ids.h>
 
 #include "cli.h"
 #include "clone.h"
@@ -15,7 +14,7 @@
 #include "snapshot.h"
 #include "snapshot_kvm.h"
 #include "state_file.h"
-#include "virtio/blk.h"
+#include "virtio/kinds.h"
 #include "virtio/virtio.h"
 #include "vm_internal.h"
 
@@ -129,44 +128,45 @@ static int parse_state(struct restore_ctx *c)
 	return ret;
 }
 
-/* The device bytes of virtio record @i, a virtio-blk device (slot order checked). */
-static int blk_record(struct restore_ctx *c, unsigned i, struct blk_snap *b)
+/*
+ * What the kind of record @i gets: its transport header and its own bytes,
+ * and which of its kind it is (the nth --net, the nth --disk).
+ */
+static void record_arg(struct restore_ctx *c, const struct cli_opts *o, unsigned i,
+		       struct virtio_snap *hdr, struct virtio_restore_arg *a)
 {
-	struct virtio_snap s;
+	unsigned nth = 0;
 
-	memcpy(&s, c->virtio[i].p, sizeof(s));
-	if (s.dev_len != c->virtio[i].len - sizeof(s) ||
-	    blk_snap_parse((const uint8_t *)c->virtio[i].p + sizeof(s), s.dev_len, b))
-		return refuse(c, "virtio-blk record of slot %u is malformed", i);
-	return 0;
+	memcpy(hdr, c->virtio[i].p, sizeof(*hdr));
+	for (unsigned j = 0; j < i; j++) {
+		struct virtio_snap s;
+
+		memcpy(&s, c->virtio[j].p, sizeof(s));
+		nth += s.device_id == hdr->device_id;
+	}
+	*a = (struct virtio_restore_arg){.rec = hdr,
+					 .dev = (const uint8_t *)c->virtio[i].p + sizeof(*hdr),
+					 .dev_len = hdr->dev_len,
+					 .nth = nth,
+					 .snapshot_dir = o->snapshot_dir,
+					 .err = c->err,
+					 .errlen = sizeof(c->err)};
 }
 
-/*
- * Each --disk, in slot order, must be the image its disk was snapshotted
- * with, in the same mode; a cow disk's overlay must be there, whole.
- */
-static int check_disks(struct restore_ctx *c, const struct cli_opts *o)
+/* Each device's kind checks its back end on the command line (blk: the image, the overlay). */
+static int check_backends(struct restore_ctx *c, const struct cli_opts *o)
 {
-	unsigned disk = 0;
 	int ret = 0;
 
 	for (unsigned i = 0; !ret && i < c->nr_virtio; i++) {
+		struct virtio_restore_arg a;
 		struct virtio_snap s;
-		struct blk_snap b;
-		char path[4096];
+		const struct virtio_kind *k;
 
-		memcpy(&s, c->virtio[i].p, sizeof(s));
-		if (s.device_id != VIRTIO_ID_BLOCK)
-			continue;
-		ret = blk_record(c, i, &b);
-		if (!ret)
-			ret = blk_check_image(&b, o->disk[disk].path, o->disk[disk].read_only,
-					      c->err, sizeof(c->err));
-		if (!ret && !b.read_only) {
-			snprintf(path, sizeof(path), "%s/" BLK_OVERLAY_NAME, o->snapshot_dir, i);
-			ret = blk_check_overlay(&b, path, c->err, sizeof(c->err));
-		}
-		disk++;
+		record_arg(c, o, i, &s, &a);
+		k = virtio_kind_of(s.device_id);
+		if (k->restore_check)
+			ret = k->restore_check(o, &a);
 	}
 	return ret;
 }
@@ -175,7 +175,6 @@ static int check_disks(struct restore_ctx *c, const struct cli_opts *o)
 static int check_host(struct restore_ctx *c, const struct cli_opts *o, enum cpu_template *t)
 {
 	const char *kind = kvm_kind_name(kvm_kind_detect());
-	unsigned nets = 0, disks = 0;
 
 	c->meta.cpu_template[sizeof(c->meta.cpu_template) - 1] = '\0';
 	c->meta.kvm_kind[sizeof(c->meta.kvm_kind) - 1] = '\0';
@@ -195,18 +194,31 @@ static int check_host(struct restore_ctx *c, const struct cli_opts *o, enum cpu_
 		memcpy(&s, c->virtio[i].p, sizeof(s));
 		if (s.slot != i)
 			return refuse(c, "virtio records out of slot order");
-		nets += s.device_id == VIRTIO_ID_NET;
-		disks += s.device_id == VIRTIO_ID_BLOCK;
+		if (s.dev_len != c->virtio[i].len - sizeof(s))
+			return refuse(c, "virtio record %u: %u device bytes in a %u-byte record", i,
+				      s.dev_len, c->virtio[i].len);
+		if (!virtio_kind_of(s.device_id) || !virtio_kind_of(s.device_id)->restore_create)
+			return refuse(c, "virtio device type %u cannot be restored", s.device_id);
 	}
-	if (nets != o->nr_net)
-		return refuse(c, "the snapshot has %u virtio-net device(s): give as many --net",
-			      nets);
-	if (disks != o->nr_disk)
-		return refuse(c,
-			      "the snapshot has %u virtio-blk device(s): give as many --disk, "
-			      "in the same order and mode",
-			      disks);
-	return check_disks(c, o);
+	/* Kinds with a back end on the command line: one given per device, in order. */
+	for (const struct virtio_kind *const *k = virtio_kinds; *k; k++) {
+		unsigned n = 0;
+
+		if (!(*k)->option)
+			continue;
+		for (unsigned i = 0; i < c->nr_virtio; i++) {
+			struct virtio_snap s;
+
+			memcpy(&s, c->virtio[i].p, sizeof(s));
+			n += s.device_id == (*k)->device_id;
+		}
+		if (n != (*k)->count(o))
+			return refuse(c,
+				      "the snapshot has %u virtio-%s device(s): give as many %s%s",
+				      n, (*k)->name, (*k)->option,
+				      (*k)->restore_hint ? (*k)->restore_hint : "");
+	}
+	return check_backends(c, o);
 }
 
 /*
@@ -260,51 +272,17 @@ fail:
 	return -1;
 }
 
-/* A disk on the same image and mode; a cow disk gets the snapshot's written pages back. */
-static int create_disk(struct restore_ctx *c, struct vm *vm, const struct cli_opts *o, unsigned i,
-		       const struct cli_disk *disk)
-{
-	struct virtio_blk_opts b = {.path = disk->path,
-				    .read_only = disk->read_only,
-				    .err = c->err,
-				    .errlen = sizeof(c->err)};
-	struct blk_snap bs;
-	char path[4096];
-	int ret = blk_record(c, i, &bs);
-
-	if (!ret)
-		ret = virtio_blk_create(vm, &b);
-	if (ret || disk->read_only)
-		return ret;
-	snprintf(path, sizeof(path), "%s/" BLK_OVERLAY_NAME, o->snapshot_dir, i);
-	return virtio_blk_load_overlay(virtio_mmio_dev(i), &bs, path, c->err, sizeof(c->err));
-}
-
-/* Devices in slot order, as the snapshot had them; each clone gets its own tap. */
+/* Devices in slot order, as the snapshot had them; each clone gets its own back ends. */
 static int create_devices(struct restore_ctx *c, struct vm *vm, const struct cli_opts *o)
 {
-	unsigned net = 0, disk = 0;
 	int ret = 0;
 
 	for (unsigned i = 0; !ret && i < c->nr_virtio; i++) {
+		struct virtio_restore_arg a;
 		struct virtio_snap s;
-		struct virtio_net_opts n = {.err = c->err, .errlen = sizeof(c->err)};
 
-		memcpy(&s, c->virtio[i].p, sizeof(s));
-		if (s.device_id == VIRTIO_ID_RNG) {
-			ret = virtio_rng_create(vm);
-			continue;
-		}
-		if (s.device_id == VIRTIO_ID_BLOCK) {
-			ret = create_disk(c, vm, o, i, &o->disk[disk++]);
-			continue;
-		}
-		if (s.device_id != VIRTIO_ID_NET)
-			return refuse(c, "virtio device type %u cannot be restored", s.device_id);
-		n.tap_name = o->net[net].tap_name;
-		n.tap_fd = o->net[net++].tap_fd;
-		memcpy(n.mac, s.config, 6); /* the MAC the guest already uses */
-		ret = virtio_net_create(vm, &n);
+		record_arg(c, o, i, &s, &a);
+		ret = virtio_kind_of(s.device_id)->restore_create(vm, o, &a);
 	}
 	if (ret && !c->err[0])
 		snprintf(c->err, sizeof(c->err), "creating devices: %s", strerror(-ret));
@@ -351,7 +329,7 @@ static int refresh_clone(struct restore_ctx *c, const struct cli_opts *o, int64_
 		struct virtio_snap s;
 
 		memcpy(&s, c->virtio[i].p, sizeof(s));
-		if (s.device_id == VIRTIO_ID_NET)
+		if (virtio_kind_of(s.device_id)->clone_mac)
 			slot = (int)i;
 	}
 	for (unsigned i = 1; i < o->nr_net; i++)

@@ -8,14 +8,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/virtio_ids.h>
 
 #include "fileio.h"
 #include "log.h"
 #include "snapshot.h"
 #include "snapshot_kvm.h"
 #include "state_file.h"
-#include "virtio/blk.h"
+#include "virtio/kinds.h"
 #include "virtio/virtio.h"
 #include "vm_internal.h"
 
@@ -116,17 +115,14 @@ static void fill_meta(struct vm *vm, struct snap_meta *meta)
 	meta->created_unix_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * Devices whose state we can carry: net (tap re-attached), rng (stateless)
- * and blk (the image is checked at restore; cow writes go to DIR/disk<slot>).
- */
+/* A device can be snapshotted when its kind can make it again at restore. */
 static int check_devices(void)
 {
 	for (unsigned i = 0; i < virtio_mmio_count(); i++) {
 		struct virtio_dev *d = virtio_mmio_dev(i);
-		uint32_t id = d->ops->device_id;
+		const struct virtio_kind *k = virtio_kind_of(d->ops->device_id);
 
-		if (id != VIRTIO_ID_NET && id != VIRTIO_ID_RNG && id != VIRTIO_ID_BLOCK) {
+		if (!k || !k->restore_create) {
 			pr_err("snapshot: virtio-%s (slot %u) cannot be snapshotted yet",
 			       d->ops->name, i);
 			return -ENOTSUP;
@@ -135,19 +131,20 @@ static int check_devices(void)
 	return 0;
 }
 
-/* The pages cow disks' guests wrote, one DIR/disk<slot> each, before the state that names them. */
-static int write_overlays(const char *dir)
+/* Devices' own files (a cow disk's DIR/disk<slot>), before the state that names them. */
+static int write_device_files(const char *dir)
 {
 	for (unsigned i = 0; i < virtio_mmio_count(); i++) {
 		struct virtio_dev *d = virtio_mmio_dev(i);
+		const struct virtio_kind *k = virtio_kind_of(d->ops->device_id);
 		int ret;
 
-		if (d->ops->device_id != VIRTIO_ID_BLOCK)
+		if (!k->save_files)
 			continue;
-		ret = virtio_blk_save_overlay(d, dir);
+		ret = k->save_files(d, dir);
 		if (ret) {
-			pr_err("snapshot: writing %s/" BLK_OVERLAY_NAME ": %s", dir, i,
-			       strerror(-ret));
+			pr_err("snapshot: files of virtio-%s (slot %u) in %s: %s", d->ops->name, i,
+			       dir, strerror(-ret));
 			return ret;
 		}
 	}
@@ -207,7 +204,7 @@ static int write_snapshot(struct vm *vm, const char *dir)
 		pr_err("snapshot: writing %s/%s: %s", dir, SNAP_MEMORY_FILE, strerror(-ret));
 		return ret;
 	}
-	ret = write_overlays(dir);
+	ret = write_device_files(dir);
 	if (!ret)
 		ret = sf_writer_init(&w);
 	if (ret)

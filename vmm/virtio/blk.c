@@ -12,9 +12,12 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 
+#include "../cli.h"
 #include "../fileio.h"
+#include "../log.h"
 #include "../snapshot.h"
 #include "blk.h"
+#include "kinds.h"
 #include "virtio.h"
 
 #define BLK_QUEUE_MAX 128
@@ -520,3 +523,90 @@ int virtio_blk_load_overlay(struct virtio_dev *d, const struct blk_snap *s, cons
 					 : strerror(-ret));
 	return ret;
 }
+
+/* ---- the blk kind: one device per --disk (kinds.h) ---- */
+
+static unsigned blk_count(const struct cli_opts *o)
+{
+	return o->nr_disk;
+}
+
+/* The nth --disk; @err gets the reason, prefixed with the option. */
+static int blk_create_on(struct vm *vm, const struct cli_disk *c, char *err, size_t errlen)
+{
+	char why[512] = "";
+	struct virtio_blk_opts b = {
+		.path = c->path, .read_only = c->read_only, .err = why, .errlen = sizeof(why)};
+	int ret = virtio_blk_create(vm, &b);
+
+	if (ret)
+		snprintf(err, errlen, "--disk %s: %s", c->path, why[0] ? why : strerror(-ret));
+	return ret;
+}
+
+static int blk_kind_create(struct vm *vm, const struct cli_opts *o, unsigned nth)
+{
+	char err[1024];
+	int ret = blk_create_on(vm, &o->disk[nth], err, sizeof(err));
+
+	if (ret)
+		pr_err("%s", err);
+	return ret;
+}
+
+static int blk_record(const struct virtio_restore_arg *a, struct blk_snap *b)
+{
+	if (blk_snap_parse(a->dev, a->dev_len, b)) {
+		snprintf(a->err, a->errlen, "virtio-blk record of slot %u is malformed",
+			 a->rec->slot);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* The nth --disk must be the image the disk was snapshotted with, in the same mode; a cow
+ * disk's overlay must be there, whole. */
+static int blk_restore_check(const struct cli_opts *o, const struct virtio_restore_arg *a)
+{
+	const struct cli_disk *c = &o->disk[a->nth];
+	struct blk_snap b;
+	char path[4096];
+	int ret = blk_record(a, &b);
+
+	if (!ret)
+		ret = blk_check_image(&b, c->path, c->read_only, a->err, a->errlen);
+	if (!ret && !b.read_only) {
+		snprintf(path, sizeof(path), "%s/" BLK_OVERLAY_NAME, a->snapshot_dir, a->rec->slot);
+		ret = blk_check_overlay(&b, path, a->err, a->errlen);
+	}
+	return ret;
+}
+
+/* A disk on the same image and mode; a cow disk gets the snapshot's written pages back. */
+static int blk_restore_create(struct vm *vm, const struct cli_opts *o,
+			      const struct virtio_restore_arg *a)
+{
+	const struct cli_disk *c = &o->disk[a->nth];
+	struct blk_snap b;
+	char path[4096];
+	int ret = blk_record(a, &b);
+
+	if (!ret)
+		ret = blk_create_on(vm, c, a->err, a->errlen);
+	if (ret || c->read_only)
+		return ret;
+	snprintf(path, sizeof(path), "%s/" BLK_OVERLAY_NAME, a->snapshot_dir, a->rec->slot);
+	return virtio_blk_load_overlay(virtio_mmio_dev(a->rec->slot), &b, path, a->err, a->errlen);
+}
+
+const struct virtio_kind virtio_blk_kind = {
+	.name = "blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.option = "--disk",
+	.restore_hint = ", in the same order and mode",
+	.count = blk_count,
+	.create = blk_kind_create,
+	.restore_check = blk_restore_check,
+	.restore_create = blk_restore_create,
+	.save_files = virtio_blk_save_overlay,
+};

@@ -14,7 +14,9 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 
+#include "../cli.h"
 #include "../log.h"
+#include "kinds.h"
 #include "virtio.h"
 
 #define RXQ	      0
@@ -416,3 +418,57 @@ fail:
 	free(d);
 	return err;
 }
+
+/* ---- the net kind: one device per --net (kinds.h) ---- */
+
+static unsigned net_count(const struct cli_opts *o)
+{
+	return o->nr_net;
+}
+
+/* The nth --net's tap with @mac; @err gets the reason, prefixed with the option. */
+static int net_create_on(struct vm *vm, const struct cli_net *c, const uint8_t mac[6], char *err,
+			 size_t errlen)
+{
+	struct virtio_net_opts n = {.tap_name = c->tap_name, .tap_fd = c->tap_fd};
+	char why[256] = "";
+	int ret;
+
+	n.err = why;
+	n.errlen = sizeof(why);
+	memcpy(n.mac, mac, 6);
+	ret = virtio_net_create(vm, &n);
+	if (ret && c->tap_name)
+		snprintf(err, errlen, "--net tap=%s: %s", c->tap_name,
+			 why[0] ? why : strerror(-ret));
+	else if (ret)
+		snprintf(err, errlen, "--net fd=%d: %s", c->tap_fd, why[0] ? why : strerror(-ret));
+	return ret;
+}
+
+static int net_kind_create(struct vm *vm, const struct cli_opts *o, unsigned nth)
+{
+	char err[512];
+	int ret = net_create_on(vm, &o->net[nth], o->net[nth].mac, err, sizeof(err));
+
+	if (ret)
+		pr_err("%s", err);
+	return ret;
+}
+
+/* A clone keeps the MAC its guest already uses (refresh_clone() may change the first). */
+static int net_restore_create(struct vm *vm, const struct cli_opts *o,
+			      const struct virtio_restore_arg *a)
+{
+	return net_create_on(vm, &o->net[a->nth], a->rec->config, a->err, a->errlen);
+}
+
+const struct virtio_kind virtio_net_kind = {
+	.name = "net",
+	.device_id = VIRTIO_ID_NET,
+	.option = "--net",
+	.count = net_count,
+	.create = net_kind_create,
+	.restore_create = net_restore_create,
+	.clone_mac = true,
+};

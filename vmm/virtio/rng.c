@@ -2,9 +2,14 @@
 /* virtio-rng: fills the guest's writable buffers from getrandom(). */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <linux/virtio_ids.h>
 
+#include "../cli.h"
+#include "../log.h"
+#include "kinds.h"
 #include "virtio.h"
 
 /* Fill every writable segment; a chain with readable parts is not an rng request. */
@@ -83,3 +88,40 @@ int virtio_rng_create(struct vm *vm)
 		free(d);
 	return err;
 }
+
+/* ---- the rng kind: --rng, or whatever the snapshot had (kinds.h) ---- */
+
+static unsigned rng_count(const struct cli_opts *o)
+{
+	return o->rng;
+}
+
+static int rng_kind_create(struct vm *vm, const struct cli_opts *o, unsigned nth)
+{
+	int ret = virtio_rng_create(vm);
+
+	(void)o, (void)nth;
+	if (ret)
+		pr_err("--rng: %s", strerror(-ret));
+	return ret;
+}
+
+/* No back end and no state of its own: the record's transport state is all. */
+static int rng_restore_create(struct vm *vm, const struct cli_opts *o,
+			      const struct virtio_restore_arg *a)
+{
+	int ret = virtio_rng_create(vm);
+
+	(void)o;
+	if (ret)
+		snprintf(a->err, a->errlen, "virtio-rng: %s", strerror(-ret));
+	return ret;
+}
+
+const struct virtio_kind virtio_rng_kind = {
+	.name = "rng",
+	.device_id = VIRTIO_ID_RNG,
+	.count = rng_count,
+	.create = rng_kind_create,
+	.restore_create = rng_restore_create,
+};
