@@ -3,7 +3,7 @@
 #ifndef EMBER_BENCH_DATAPLANE_H
 #define EMBER_BENCH_DATAPLANE_H
 
-#include "dp.h"
+#include "dp/dp.h"
 #include "dp_gen.h"
 #include "../tests/netns/nslib.h"
 

@@ -291,7 +291,7 @@ TESTS += $(TESTBIN)/test_emberd_meter
 $(OBJ)/tests/unit/test_emberd_config.o: CFLAGS += -Iuserspace $(API_CFLAGS)
 
 $(TESTBIN)/test_emberd_config: $(OBJ)/tests/unit/test_emberd_config.o \
-		$(OBJ)/userspace/emberd_config.o
+		$(OBJ)/userspace/emberd/emberd_config.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(API_LIBS) -lcmocka -o $@

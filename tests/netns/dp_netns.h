@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "dp.h"
+#include "dp/dp.h"
 #include "echo.h"
 #include "fwd.h"
 #include "nslib.h"

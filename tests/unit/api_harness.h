@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "api.h"
-#include "app_registry.h"
+#include "api/api.h"
+#include "api/app_registry.h"
 
 /* The fake backend: every op implemented on (reg), except health (the
  * API's default answer). Only the server thread touches (reg). */

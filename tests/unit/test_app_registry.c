@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "app_registry.h"
+#include "api/app_registry.h"
 
 /* A valid app (name) with one service (vip):(port)/(proto). */
 static struct app_spec app(const char *name, const char *vip, int port, const char *proto)

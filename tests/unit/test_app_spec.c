@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "app_spec.h"
+#include "api/app_spec.h"
 
 /* The smallest valid app; each case below changes it with a JSON patch. */
 static const char *base = "{\"name\": \"hello\", \"image\": {\"kernel\": \"/k/vmlinux\"},"

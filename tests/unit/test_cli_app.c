@@ -19,7 +19,7 @@
 
 #include "api_harness.h"
 /* Not "cli.h": tests/unit objects have -Ivmm first, and vmm/ has its own cli.h. */
-#include "../../userspace/cli.h"
+#include "cli/cli.h"
 
 /*
  * The backend: fake_ops (the registry) with what emberd adds to an app:

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "emberd_config.h"
+#include "emberd/emberd_config.h"
 
 static char path[64];
 

@@ -13,10 +13,10 @@
 
 #include <cmocka.h>
 
-#include "console.h"
-#include "meter.h"
-#include "meter_record.h"
-#include "prom.h"
+#include "emberd/console.h"
+#include "emberd/meter.h"
+#include "emberd/meter_record.h"
+#include "emberd/prom.h"
 
 /* An output stream and what it collected. */
 struct out {

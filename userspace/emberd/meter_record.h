@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "dp.h"
+#include "dp/dp.h"
 #include "meter.h"
 
 /* What one guest, or one app in all, has used. */

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "api/api.h"
 #include "cli.h"
 #include "cli_http.h"
 

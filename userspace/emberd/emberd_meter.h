@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "api.h"
-#include "dp.h"
+#include "api/api.h"
+#include "dp/dp.h"
 #include "meter.h"
 #include "meter_record.h"
 

@@ -12,9 +12,9 @@
 #include <ember/control.h>
 #include <ember/maps.h>
 
-#include "api.h"
-#include "app_registry.h"
-#include "dp.h"
+#include "api/api.h"
+#include "api/app_registry.h"
+#include "dp/dp.h"
 #include "emberd_config.h"
 #include "emberd_meter.h"
 

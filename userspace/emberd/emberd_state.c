@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "../vmm/fileio.h"
+#include "../../vmm/fileio.h"
 #include "emberd.h"
 
 /*

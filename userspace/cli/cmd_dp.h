@@ -6,7 +6,7 @@
 #include <stdarg.h>
 
 #include "cli.h"
-#include "dp.h"
+#include "dp/dp.h"
 
 /* --pin DIR, or NULL for the default. */
 extern const char *dp_root;
