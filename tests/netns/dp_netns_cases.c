@@ -114,6 +114,7 @@ void case_roundtrips(const char *vip)
 struct wake_seen {
 	int count;
 	uint32_t app;
+	int standby_ifindex;
 	uint64_t at_ns;
 };
 
@@ -123,6 +124,7 @@ static int on_wake(void *ctx, const struct dp_wake_event *ev)
 
 	if (w->count++ == 0) {
 		w->app = ev->app_id;
+		w->standby_ifindex = ev->standby_ifindex;
 		w->at_ns = now_ns();
 	}
 	return 0;
@@ -164,6 +166,9 @@ void case_wake(void)
 	rc = dp_events_poll(env.dp, 2000);
 	CHECK(rc == 1 && w.count == 1 && w.app == APP_B,
 	      "one wake event for app B (got %d, app %u)", w.count, w.app);
+	CHECK(w.standby_ifindex == env.taps_idx,
+	      "the event names the standby tap that holds the packets (ifindex %d, want %d)",
+	      w.standby_ifindex, env.taps_idx);
 
 	/* The event came first; the SYN must be waiting in the tap now. */
 	n = first_queued_frame(frame, sizeof(frame));

@@ -133,7 +133,8 @@ struct dp_counters {
 /* A wake event: app (app_id) got a packet while it had no live guest. */
 struct dp_wake_event {
 	uint32_t app_id;
-	uint64_t ts_ns; /* bpf_ktime_get_ns() in the router (CLOCK_MONOTONIC) */
+	int standby_ifindex; /* the tap the router queues the app's packets on, 0 = none */
+	uint64_t ts_ns;	     /* bpf_ktime_get_ns() in the router (CLOCK_MONOTONIC) */
 };
 
 /* The host's own addresses: guests may not send to them (anti-spoofing).

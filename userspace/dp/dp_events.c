@@ -20,6 +20,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (len < sizeof(*raw) || !dp->wake_fn)
 		return 0;
 	ev.app_id = raw->app_id;
+	ev.standby_ifindex = (int)raw->standby_ifindex;
 	ev.ts_ns = raw->ts_ns;
 	return dp->wake_fn(dp->wake_ctx, &ev);
 }

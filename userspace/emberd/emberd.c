@@ -448,6 +448,7 @@ int main(int argc, char **argv)
 		      .scale_ms = 10,
 		      .min_avail_mib = 256},
 		.ep = -1,
+		.ev = &pool_events,
 	};
 	int rc;
 

@@ -84,6 +84,19 @@ struct wake_times {
 	uint64_t restored;  /* tier 3: the restored clone answered "ok paused" */
 };
 
+/*
+ * How a wake made a guest live: WAKE_PAUSED resumed a paused guest (tier 2),
+ * WAKE_RESTORE restored a clone onto the spare tap first (tier 3, standby 0).
+ */
+enum wake_tier { WAKE_PAUSED, WAKE_RESTORE, WAKE_TIERS };
+/* The tiers' names in logs, the API and the metrics: "paused", "restore". */
+extern const char *const wake_tier_names[WAKE_TIERS];
+
+static inline enum wake_tier wake_tier_of(const struct wake_times *w)
+{
+	return w->restore ? WAKE_RESTORE : WAKE_PAUSED;
+}
+
 struct guest {
 	struct guest *next;
 	struct eapp *app;
@@ -147,8 +160,29 @@ struct host_addr {
 #define EMBERD_HOST_ADDRS   64	 /* host addresses kept in the dataplane */
 #define EMBERD_HOST_SYNC_MS 5000 /* how often they are re-read */
 
+/*
+ * What the supervision layer reports: emberd_guest.c (VMM processes, pidfds,
+ * control channels), emberd_tap.c and emberd_state.c (records, re-adoption)
+ * say what happened through these; the policy layer (emberd_pool.c and the
+ * wake, scale, version and mem files) decides what follows. The pool fills
+ * them in (pool_events); no supervision file calls a policy function by name.
+ */
+struct guest_events {
+	/* A boot VMM (G_BOOTING) exited with wait status @status. */
+	void (*boot_done)(struct emberd *d, struct guest *g, int status);
+	/* A restored or paused clone answered "ok paused". */
+	void (*paused)(struct emberd *d, struct guest *g);
+	/* "ok resumed": its vCPUs run again (@r->mono_ns: since when). */
+	void (*resumed)(struct emberd *d, struct guest *g, const struct ctl_reply *r);
+	/* Any other VMM exited; @g is unlinked from its app and freed after. */
+	void (*exited)(struct emberd *d, struct guest *g, int status);
+	/* At start: an app and its guests were read back from the state directory. */
+	void (*app_adopted)(struct emberd *d, struct eapp *a);
+};
+
 struct emberd {
 	struct emberd_opts o;
+	const struct guest_events *ev; /* the policy's handlers (pool_events) */
 	int ep;
 	struct watch sigw, tickw, apiw, dpw;
 	struct dp *dp;
@@ -222,10 +256,9 @@ void guest_reap_all(struct emberd *d, struct eapp *a);
 const char *guest_state_name(enum guest_state s);
 
 /* emberd_pool.c: what happens to apps and guests (state machine). */
-void pool_boot_done(struct emberd *d, struct guest *g, int status);
+extern const struct guest_events pool_events;
 void pool_guest_paused(struct emberd *d, struct guest *g);
 void pool_guest_resumed(struct emberd *d, struct guest *g, const struct ctl_reply *r);
-void pool_guest_exited(struct emberd *d, struct guest *g, int status);
 int pool_wake(void *ctx, const struct dp_wake_event *ev);
 void pool_tick(struct emberd *d);
 void pool_remove_app(struct emberd *d, struct eapp *a);
@@ -272,7 +305,6 @@ void version_switch(struct emberd *d, struct eapp *a, struct guest *g);
 void version_tick(struct emberd *d, struct eapp *a, uint64_t now);
 
 /* An app re-read from its record with its adopted guests: into the dataplane, ready. */
-void pool_app_adopted(struct emberd *d, struct eapp *a);
 
 /* emberd_mem.c: memory pressure stops paused guests, LRU app first. */
 void mem_tick(struct emberd *d, uint64_t now);

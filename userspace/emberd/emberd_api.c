@@ -16,7 +16,7 @@ static json_t *wake_json(const struct wake_times *w)
 
 #define US(a, b) json_integer((json_int_t)(w->b > w->a ? (w->b - w->a) / 1000 : 0))
 	json_object_set_new(j, "guest", json_integer(w->guest));
-	json_object_set_new(j, "tier", json_string(w->restore ? "restore" : "paused"));
+	json_object_set_new(j, "tier", json_string(wake_tier_names[wake_tier_of(w)]));
 	if (w->restore) /* tier 3: recv -> restore started -> paused -> resume sent */
 		json_object_set_new(j, "restore_to_paused_us", US(restore, restored));
 	json_object_set_new(j, "event_to_recv_us", US(event, recv));

@@ -342,9 +342,9 @@ static void ctl_line(struct emberd *d, struct guest *g, const char *line)
 			g->app->name, g->id, r.version, CTL_PROTO_VERSION);
 		guest_stop(d, g);
 	} else if (cmd == CTL_RESUME) {
-		pool_guest_resumed(d, g, &r);
+		d->ev->resumed(d, g, &r);
 	} else if ((cmd == CTL_STATUS || cmd == CTL_PAUSE) && r.paused && g->state != G_STOPPING) {
-		pool_guest_paused(d, g);
+		d->ev->paused(d, g);
 	}
 }
 
@@ -417,11 +417,10 @@ static void on_pidfd(struct emberd *d, struct watch *w, uint32_t events)
 	watch_del(d, &g->ctlw);
 	state_guest_forget(g);
 	guest_unlink(g);
-	meter_guest_exited(d, g);
 	if (g->state == G_BOOTING)
-		pool_boot_done(d, g, status);
+		d->ev->boot_done(d, g, status);
 	else
-		pool_guest_exited(d, g, status);
+		d->ev->exited(d, g, status);
 	free(g->wake);
 	free(g);
 }

@@ -102,12 +102,16 @@ static void wakes_out(FILE *f, struct emberd *d)
 		    "Wakes that made a guest live, by tier: paused = a paused guest resumed, "
 		    "restore = a clone restored onto the spare tap (standby 0).");
 	for (struct eapp *a = d->apps; a; a = a->next) {
-		struct prom_label l[] = {{"app", a->name}, {"tier", "paused"}};
+		const uint64_t n[WAKE_TIERS] = {
+			[WAKE_PAUSED] = a->wakes - a->wakes_missed - a->wakes_restore,
+			[WAKE_RESTORE] = a->wakes_restore,
+		};
 
-		prom_sample(f, "ember_app_wakes_total", l, 2,
-			    a->wakes - a->wakes_missed - a->wakes_restore, 0);
-		l[1].value = "restore";
-		prom_sample(f, "ember_app_wakes_total", l, 2, a->wakes_restore, 0);
+		for (int t = 0; t < WAKE_TIERS; t++) {
+			struct prom_label l[] = {{"app", a->name}, {"tier", wake_tier_names[t]}};
+
+			prom_sample(f, "ember_app_wakes_total", l, 2, n[t], 0);
+		}
 	}
 	prom_family(f, "ember_app_wakes_missed_total", "counter",
 		    "Wake events that found no paused guest to resume.");

@@ -170,9 +170,12 @@ static void app_ready(struct emberd *d, struct eapp *a)
 		 a->standby_ifindex);
 }
 
-void pool_boot_done(struct emberd *d, struct guest *g, int status)
+/* pool_events.boot_done: a deploy (or a redeploy) has its snapshot, or failed. */
+static void pool_boot_done(struct emberd *d, struct guest *g, int status)
 {
 	struct eapp *a = g->app;
+
+	meter_guest_exited(d, g);
 	char snap[PATH_MAX + 32], state[PATH_MAX + 48];
 
 	if (a->state == APP_REMOVING) {
@@ -247,8 +250,10 @@ int pool_activate_scale(struct emberd *d, struct guest *g)
 	return rc;
 }
 
-void pool_app_adopted(struct emberd *d, struct eapp *a)
+/* pool_events.app_adopted: its routes and standby pool as the recorded state says. */
+static void pool_app_adopted(struct emberd *d, struct eapp *a)
 {
+	meter_restore(a);
 	if (app_dp_set(d, a, 0)) {
 		deploy_fail(a, "dataplane: %s", dp_errmsg(d->dp));
 		return;
@@ -423,9 +428,11 @@ static void app_free(struct emberd *d, struct eapp *a)
 	free(a);
 }
 
-void pool_guest_exited(struct emberd *d, struct guest *g, int status)
+static void pool_guest_exited(struct emberd *d, struct guest *g, int status)
 {
 	struct eapp *a = g->app;
+
+	meter_guest_exited(d, g);
 
 	guest_unroute(d, g);
 	if (g->wake && d->fast_ticks)
@@ -494,3 +501,12 @@ void pool_shutdown(struct emberd *d)
 		app_free(d, a);
 	}
 }
+
+/* How the supervision layer's reports reach the pool (struct guest_events). */
+const struct guest_events pool_events = {
+	.boot_done = pool_boot_done,
+	.paused = pool_guest_paused,
+	.resumed = pool_guest_resumed,
+	.exited = pool_guest_exited,
+	.app_adopted = pool_app_adopted,
+};

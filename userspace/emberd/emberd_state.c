@@ -326,10 +326,8 @@ static void adopt_dir(struct emberd *d, const char *name)
 			rec_kill(&r, name, "was not paused or live");
 	}
 	closedir(dh);
-	if (a) {
-		meter_restore(a);
-		pool_app_adopted(d, a);
-	}
+	if (a)
+		d->ev->app_adopted(d, a);
 }
 
 /* Dataplane entries of a daemon that died: what nothing adopted owns goes. */

@@ -9,6 +9,9 @@
 
 #include "emberd.h"
 
+const char *const wake_tier_names[WAKE_TIERS] = {
+	[WAKE_PAUSED] = "paused", [WAKE_RESTORE] = "restore"};
+
 static uint64_t us(uint64_t from, uint64_t to)
 {
 	return to > from ? (to - from) / 1000 : 0;
@@ -44,7 +47,7 @@ void wake_report(struct emberd *d, struct guest *g)
 		log_info("wake app=%s guest=%u tier=%s event->recv=%" PRIu64
 			 "us recv->resume_sent=%" PRIu64 "us%s sent->running=%" PRIu64
 			 "us running->ok=%" PRIu64 "us event->first_pkt=%s%" PRIu64 "us",
-			 a->name, g->id, w->restore ? "restore" : "paused", us(w->event, w->recv),
+			 a->name, g->id, wake_tier_names[wake_tier_of(w)], us(w->event, w->recv),
 			 us(w->recv, w->sent), t3, us(w->sent, w->running), us(w->running, w->ok),
 			 w->first ? "" : "none/", us(w->event, w->first));
 		a->last_wake = *w;
@@ -142,10 +145,13 @@ int pool_wake(void *ctx, const struct dp_wake_event *ev)
 		log_dbg("wake for app id %u, which is not ready", ev->app_id);
 		return 0;
 	}
+	/* The paused guest on the tap where the router queued the packets, so
+	 * they are its first; else any paused one (the router says which tap:
+	 * it is what the packets met, whatever emberd last wrote). */
 	for (struct guest *g = a->guests; g; g = g->next) {
 		if (g->state != G_PAUSED)
 			continue;
-		if (!pick || g->ifindex == a->standby_ifindex)
+		if (!pick || (ev->standby_ifindex && g->ifindex == ev->standby_ifindex))
 			pick = g;
 	}
 	if (pick && !guest_activate(d, pick, ev->ts_ns, recv)) {
