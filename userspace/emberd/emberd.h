@@ -174,6 +174,10 @@ struct guest_events {
 	void (*paused)(struct emberd *d, struct guest *g);
 	/* "ok resumed": its vCPUs run again (@r->mono_ns: since when). */
 	void (*resumed)(struct emberd *d, struct guest *g, const struct ctl_reply *r);
+	/* Its VMM answered on the control channel what emberd must not go on
+	 * from (another protocol version, an error, a reply it cannot read):
+	 * @why, already logged. The VMM is to be stopped, never driven on. */
+	void (*ctl_failed)(struct emberd *d, struct guest *g, const char *why);
 	/* Any other VMM exited; @g is unlinked from its app and freed after. */
 	void (*exited)(struct emberd *d, struct guest *g, int status);
 	/* At start: an app and its guests were read back from the state directory. */

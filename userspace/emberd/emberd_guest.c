@@ -307,6 +307,7 @@ int guest_ctl_hello(struct guest *g)
 
 static void ctl_line(struct emberd *d, struct guest *g, const char *line)
 {
+	char why[CTL_LINE_MAX + 256];
 	struct ctl_reply r;
 	enum ctl_cmd cmd;
 
@@ -317,30 +318,25 @@ static void ctl_line(struct emberd *d, struct guest *g, const char *line)
 	cmd = g->pending[0];
 	memmove(g->pending, g->pending + 1, --g->npending * sizeof(g->pending[0]));
 	/* A reply it cannot read, or an error: the guest is stopped, never driven on a guess. */
-	if (ctl_reply_decode(line, cmd, &r)) {
-		log_err("app %s guest %u: control: %s", g->app->name, g->id, r.text);
-		guest_stop(d, g);
-		return;
-	}
-	if (!r.ok && cmd == CTL_VERSION) {
-		log_err("app %s guest %u: its ember-vmm knows no control protocol version ('%s'; "
-			"an ember-vmm older than this emberd?), this emberd speaks version %u: "
-			"stopping it",
-			g->app->name, g->id, r.text, CTL_PROTO_VERSION);
-		guest_stop(d, g);
-		return;
-	}
-	if (!r.ok) {
-		log_err("app %s guest %u: control: '%s' failed: %s", g->app->name, g->id,
-			ctl_cmd_name(cmd), r.text);
-		guest_stop(d, g);
-		return;
-	}
-	if (cmd == CTL_VERSION && r.version != CTL_PROTO_VERSION) {
-		log_err("app %s guest %u: its ember-vmm speaks control protocol version %u, this "
-			"emberd speaks version %u: stopping it",
-			g->app->name, g->id, r.version, CTL_PROTO_VERSION);
-		guest_stop(d, g);
+	if (ctl_reply_decode(line, cmd, &r))
+		snprintf(why, sizeof(why), "control: %s", r.text);
+	else if (!r.ok && cmd == CTL_VERSION)
+		snprintf(why, sizeof(why),
+			 "its ember-vmm knows no control protocol version ('%s'; an ember-vmm "
+			 "older than this emberd?), this emberd speaks version %u",
+			 r.text, CTL_PROTO_VERSION);
+	else if (!r.ok)
+		snprintf(why, sizeof(why), "control: '%s' failed: %s", ctl_cmd_name(cmd), r.text);
+	else if (cmd == CTL_VERSION && r.version != CTL_PROTO_VERSION)
+		snprintf(why, sizeof(why),
+			 "its ember-vmm speaks control protocol version %u, this emberd speaks "
+			 "version %u",
+			 r.version, CTL_PROTO_VERSION);
+	else
+		why[0] = 0;
+	if (why[0]) {
+		log_err("app %s guest %u: %s: stopping it", g->app->name, g->id, why);
+		d->ev->ctl_failed(d, g, why);
 	} else if (cmd == CTL_RESUME) {
 		d->ev->resumed(d, g, &r);
 	} else if ((cmd == CTL_STATUS || cmd == CTL_PAUSE) && r.paused && g->state != G_STOPPING) {

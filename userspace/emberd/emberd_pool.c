@@ -383,7 +383,12 @@ static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 	}
 }
 
-/* A boot that never reaches its ready point (a hung guest) fails the deploy. */
+/*
+ * A boot that never reaches its ready point (a hung guest) fails the deploy.
+ * A first clone that failed (exited while it restored, or was stopped for its
+ * control replies) is followed by another, until EMBERD_RETRY_MAX failures
+ * in a row fail the deploy (counted where they happen).
+ */
 static void tick_deploy(struct emberd *d, struct eapp *a, uint64_t now)
 {
 	for (struct guest *g = a->guests; g; g = g->next) {
@@ -393,6 +398,9 @@ static void tick_deploy(struct emberd *d, struct eapp *a, uint64_t now)
 			    EMBERD_BOOT_MAX, a->dir);
 		guest_stop(d, g);
 	}
+	if (a->state == APP_DEPLOYING && !a->guests && a->failures &&
+	    a->failures < EMBERD_RETRY_MAX && guest_restore(d, a, false))
+		deploy_fail(a, "cannot start a paused clone");
 }
 
 void pool_tick(struct emberd *d)
@@ -502,11 +510,23 @@ void pool_shutdown(struct emberd *d)
 	}
 }
 
+/* pool_events.ctl_failed: a failed restore, like a VMM that exits while it restores. */
+static void pool_ctl_failed(struct emberd *d, struct guest *g, const char *why)
+{
+	struct eapp *a = g->app;
+
+	if (g->state == G_RESTORING && ++a->failures >= EMBERD_RETRY_MAX &&
+	    a->state == APP_DEPLOYING)
+		deploy_fail(a, "%u restores in a row failed, the last: %s", a->failures, why);
+	guest_stop(d, g);
+}
+
 /* How the supervision layer's reports reach the pool (struct guest_events). */
 const struct guest_events pool_events = {
 	.boot_done = pool_boot_done,
 	.paused = pool_guest_paused,
 	.resumed = pool_guest_resumed,
+	.ctl_failed = pool_ctl_failed,
 	.exited = pool_guest_exited,
 	.app_adopted = pool_app_adopted,
 };

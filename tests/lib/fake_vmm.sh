@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A stand-in for ember-vmm that emberd can drive without KVM, speaking another
+# control protocol version (tests/netns/emberd_vmm_version.sh). Boot: writes
+# a "state" file into --snapshot-dir (all that emberd checks) and exits 0.
+# restore: answers on its --control-fd: "version" with FAKE_VMM_VERSION, or
+# with "err unknown command" when the snapshot dir names an app "old*" (an
+# ember-vmm from before versions); "status" with "ok paused"; then waits to
+# be stopped. Every start, command and stop is logged to FAKE_VMM_LOG.
+set -u
+mode=boot snap="" ctl=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	restore) mode=restore ;;
+	--snapshot-dir) snap=$2; shift ;;
+	--control-fd) ctl=$2; shift ;;
+	esac
+	shift
+done
+echo "$mode pid=$$ snap=$snap" >>"${FAKE_VMM_LOG:-/dev/null}"
+if [ "$mode" = boot ]; then
+	mkdir -p "$snap" && echo fake >"$snap/state"
+	exit 0
+fi
+[ -n "$ctl" ] || { echo "fake_vmm: restore without --control-fd" >&2; exit 1; }
+# A trapped SIGTERM ends the read at once; the trap exits.
+trap 'echo "stopped pid=$$" >>"${FAKE_VMM_LOG:-/dev/null}"; exit 0' TERM
+while read -r -u "$ctl" line; do
+	echo "cmd $line pid=$$" >>"${FAKE_VMM_LOG:-/dev/null}"
+	case $line in
+	version)
+		case $snap in
+		*/apps/old*) echo "err unknown command" >&"$ctl" ;;
+		*) echo "ok version ${FAKE_VMM_VERSION:-999}" >&"$ctl" ;;
+		esac ;;
+	status) echo "ok paused" >&"$ctl" ;;
+	*) echo "err unknown command" >&"$ctl" ;;
+	esac
+done
