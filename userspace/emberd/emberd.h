@@ -124,8 +124,11 @@ struct guest {
 
 struct eapp {
 	struct eapp *next;
-	char name[APP_NAME_MAX + 1];
-	uint32_t id;
+	/* Its spec, dataplane id and latest version: the registry's entry, the one
+	 * copy (API reads and writes go there); set when the app is made. */
+	struct app_entry *entry;
+	char name[APP_NAME_MAX + 1]; /* == entry->spec.name, for logs */
+	uint32_t id;		     /* == entry->id */
 	enum app_state state;
 	char error[256];
 	char dir[PATH_MAX];
@@ -319,7 +322,7 @@ void host_addrs_sync(struct emberd *d);
 /* emberd_state.c: records in the state directory, re-adoption at start. */
 /* Replaces (path) with (text), all or nothing (file_replace()). 0 or -errno. */
 int state_write_file(const char *path, const char *text);
-int state_app_save(struct emberd *d, const struct eapp *a);
+int state_app_save(const struct eapp *a);
 void state_app_forget(const struct eapp *a);
 void state_guest_save(struct emberd *d, const struct guest *g);
 void state_guest_forget(const struct guest *g);

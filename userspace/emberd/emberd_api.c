@@ -46,9 +46,9 @@ static json_t *meter_json(json_t *j, const struct meter_totals *t)
 	return j;
 }
 
-static json_t *app_json(struct emberd *d, const struct eapp *a)
+static json_t *app_json(const struct eapp *a)
 {
-	const struct app_entry *e = app_registry_get(d->reg, a->name);
+	const struct app_entry *e = a->entry;
 	json_t *j = app_spec_to_json(&e->spec), *g = json_object();
 	unsigned int n[G_DRAINING + 1] = {0};
 	struct meter_totals t;
@@ -111,6 +111,7 @@ static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *r
 		app_registry_del(d->reg, spec->name);
 		return api_error(rep, 500, NULL, "out of memory");
 	}
+	a->entry = app_registry_get(d->reg, spec->name);
 	snprintf(a->name, sizeof(a->name), "%s", spec->name);
 	a->id = e->id;
 	a->state = APP_DEPLOYING;
@@ -129,7 +130,7 @@ static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *r
 	rep->status = a->state == APP_FAILED ? 500 : 202;
 	if (a->state == APP_FAILED)
 		return api_error(rep, 500, NULL, "%s", a->error);
-	rep->json = app_json(d, a);
+	rep->json = app_json(a);
 	return 0;
 }
 
@@ -142,7 +143,7 @@ static int be_list(void *ctx, struct api_reply *rep)
 		struct eapp *a = pool_app_by_name(d, app_registry_at(d->reg, i)->spec.name);
 
 		if (a)
-			json_array_append_new(arr, app_json(d, a));
+			json_array_append_new(arr, app_json(a));
 	}
 	rep->json = json_pack("{s:o}", "apps", arr);
 	return 0;
@@ -164,7 +165,7 @@ static int be_get(void *ctx, const char *name, struct api_reply *rep)
 
 	if (!a)
 		return -1;
-	rep->json = app_json(d, a);
+	rep->json = app_json(a);
 	return 0;
 }
 
@@ -202,7 +203,7 @@ static int be_replace(void *ctx, const struct app_spec *spec, struct api_reply *
 	if (rc)
 		return api_error_app(rep, rc, &err);
 	rep->status = 202;
-	rep->json = app_json(d, a);
+	rep->json = app_json(a);
 	return 0;
 }
 
@@ -214,11 +215,11 @@ static int be_scale(void *ctx, const char *name, const struct app_scale *sc, str
 
 	if (!a)
 		return -1;
-	if (app_scale_apply(&app_registry_get(d->reg, name)->spec, sc, &err))
+	if (app_scale_apply(&a->entry->spec, sc, &err))
 		return api_error_app(rep, -EINVAL, &err);
 	if (a->state == APP_READY) /* a restart keeps the new knobs */
-		state_app_save(d, a);
-	rep->json = app_json(d, a);
+		state_app_save(a);
+	rep->json = app_json(a);
 	return 0;
 }
 

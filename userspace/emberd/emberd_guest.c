@@ -162,7 +162,7 @@ int guest_boot(struct emberd *d, struct eapp *a)
 	static const unsigned char m[6] = EMBERD_GUEST_MAC;
 	char snap[PATH_MAX + 8], cons[PATH_MAX + 16], evs[PATH_MAX + 16], mem[16], vcpus[16];
 	char net[64], disk[APP_PATH_MAX + 8], cmdline[4096];
-	const struct app_spec *s = &app_registry_get(d->reg, a->name)->spec;
+	const struct app_spec *s = &a->entry->spec;
 	char *argv[40];
 	struct guest *g = guest_new(d, a);
 	int n = 0, tap, rc;
@@ -170,7 +170,7 @@ int guest_boot(struct emberd *d, struct eapp *a)
 	if (!g)
 		return -ENOMEM;
 	g->state = G_BOOTING;
-	g->version = app_registry_get(d->reg, a->name)->version;
+	g->version = a->entry->version;
 	app_snap_dir(a, g->version, snap, sizeof(snap));
 	snprintf(cons, sizeof(cons), "%s/boot.console", a->dir);
 	snprintf(evs, sizeof(evs), "%s/boot.events", a->dir);

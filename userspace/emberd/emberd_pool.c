@@ -30,15 +30,15 @@ struct eapp *pool_app_by_id(struct emberd *d, uint32_t id)
 
 static void app_free(struct emberd *d, struct eapp *a);
 
-static const struct app_spec *app_spec(struct emberd *d, const struct eapp *a)
+static const struct app_spec *app_spec(const struct eapp *a)
 {
-	return &app_registry_get(d->reg, a->name)->spec;
+	return &a->entry->spec;
 }
 
 /* Paused guests kept ready; 0: none, a wake restores one (tier 3). */
-static unsigned int standby_target(struct emberd *d, const struct eapp *a)
+static unsigned int standby_target(const struct eapp *a)
 {
-	return app_spec(d, a)->standby;
+	return app_spec(a)->standby;
 }
 
 unsigned int pool_count(const struct eapp *a, enum guest_state s)
@@ -143,7 +143,7 @@ struct dp_service pool_dp_service(const struct app_service *x)
 
 int pool_services_add(struct emberd *d, struct eapp *a)
 {
-	const struct app_spec *s = app_spec(d, a);
+	const struct app_spec *s = app_spec(a);
 
 	for (unsigned int i = 0; i < s->nservices; i++) {
 		struct dp_service svc = pool_dp_service(&s->services[i]);
@@ -165,7 +165,7 @@ static void app_ready(struct emberd *d, struct eapp *a)
 	}
 	a->state = APP_READY;
 	a->last_used = mono_ns();
-	state_app_save(d, a);
+	state_app_save(a);
 	log_info("app %s: ready (id %u, standby tap ifindex %d)", a->name, a->id,
 		 a->standby_ifindex);
 }
@@ -282,7 +282,7 @@ static void pool_app_adopted(struct emberd *d, struct eapp *a)
 void pool_guest_sleep(struct emberd *d, struct eapp *a, struct guest *g)
 {
 	guest_unroute(d, g);
-	if (pool_count(a, G_PAUSED) + pool_count(a, G_RESTORING) < standby_target(d, a) &&
+	if (pool_count(a, G_PAUSED) + pool_count(a, G_RESTORING) < standby_target(a) &&
 	    !guest_ctl(g, CTL_PAUSE)) {
 		g->state = G_PAUSED;
 		state_guest_save(d, g);
@@ -296,7 +296,7 @@ void pool_guest_sleep(struct emberd *d, struct eapp *a, struct guest *g)
 
 static void tick_live(struct emberd *d, struct eapp *a, struct guest *g, uint64_t now)
 {
-	const struct app_spec *s = app_spec(d, a);
+	const struct app_spec *s = app_spec(a);
 	struct dp_counters c = {0};
 	uint64_t last;
 
@@ -323,7 +323,7 @@ static void tick_live(struct emberd *d, struct eapp *a, struct guest *g, uint64_
  */
 static void pool_trim(struct emberd *d, struct eapp *a)
 {
-	unsigned int want = standby_target(d, a);
+	unsigned int want = standby_target(a);
 	struct guest *victim = NULL;
 
 	if ((!want || a->evicted) && a->spare_fd < 0 && spare_tap_open(d, a))
@@ -368,12 +368,12 @@ static void tick_app(struct emberd *d, struct eapp *a, uint64_t now)
 	 * CPU the waking guest needs. One restore at a time. */
 	if (waking || pool_count(a, G_RESTORING) || a->failures >= EMBERD_RETRY_MAX)
 		return;
-	if (pool_count(a, G_PAUSED) < standby_target(d, a) && !d->mem_low) {
+	if (pool_count(a, G_PAUSED) < standby_target(a) && !d->mem_low) {
 		guest_restore(d, a, false);
 		return;
 	}
 	pool_trim(d, a);
-	if (pool_count(a, G_LIVE) < app_spec(d, a)->min_instances) {
+	if (pool_count(a, G_LIVE) < app_spec(a)->min_instances) {
 		for (struct guest *g = a->guests; g; g = g->next)
 			if (g->state == G_PAUSED) {
 				if (!guest_activate(d, g, 0, now))
@@ -465,7 +465,7 @@ static void pool_guest_exited(struct emberd *d, struct guest *g, int status)
 
 static void services_del(struct emberd *d, struct eapp *a)
 {
-	const struct app_spec *s = app_spec(d, a);
+	const struct app_spec *s = app_spec(a);
 
 	if (!a->dp_svc)
 		return;

@@ -29,7 +29,7 @@ int guest_flows(struct emberd *d, const struct guest *g, uint64_t *n)
 
 void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
 {
-	const struct app_spec *s = &app_registry_get(d->reg, a->name)->spec;
+	const struct app_spec *s = &a->entry->spec;
 	struct guest *spare = NULL, *idlest = NULL;
 	uint64_t total = 0, load, least = UINT64_MAX;
 	unsigned int live = 0;

@@ -45,9 +45,9 @@ int state_write_file(const char *path, const char *text)
 	return file_replace_buf(path, 0644, text, strlen(text));
 }
 
-int state_app_save(struct emberd *d, const struct eapp *a)
+int state_app_save(const struct eapp *a)
 {
-	const struct app_entry *e = app_registry_get(d->reg, a->name);
+	const struct app_entry *e = a->entry;
 	char path[PATH_MAX + 16], *text;
 	json_t *j;
 	int rc;
@@ -291,6 +291,7 @@ static struct eapp *adopt_app(struct emberd *d, const char *name, const char *di
 		free(a);
 		return NULL;
 	}
+	a->entry = app_registry_get(d->reg, name);
 	memcpy(a->name, spec.name, sizeof(a->name)); /* == name, checked by app_spec */
 	a->id = e->id;
 	a->state = APP_DEPLOYING;

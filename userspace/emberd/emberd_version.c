@@ -36,7 +36,7 @@
 int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec,
 		   struct app_err *err)
 {
-	struct app_entry *e = app_registry_get(d->reg, a->name);
+	struct app_entry *e = a->entry;
 	const struct app_entry *ne;
 	struct app_spec *prev;
 	int rc;
@@ -75,7 +75,7 @@ int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec
 
 void version_fail(struct emberd *d, struct eapp *a, const char *why)
 {
-	struct app_entry *e = app_registry_get(d->reg, a->name);
+	struct app_entry *e = a->entry;
 	uint64_t failed = e->version;
 
 	snprintf(a->error, sizeof(a->error), "version %" PRIu64 " not deployed: %.200s", failed,
@@ -108,7 +108,7 @@ void version_boot_done(struct emberd *d, struct eapp *a, uint64_t version)
  * added (an unchanged one is rewritten in place: never missing). */
 static void services_switch(struct emberd *d, struct eapp *a)
 {
-	const struct app_spec *now = &app_registry_get(d->reg, a->name)->spec;
+	const struct app_spec *now = &a->entry->spec;
 
 	for (unsigned int i = 0; i < a->prev->nservices; i++) {
 		bool kept = false;
@@ -153,7 +153,7 @@ void version_switch(struct emberd *d, struct eapp *a, struct guest *g)
 	a->prev = NULL;
 	a->prune = true;
 	pool_standby_sync(d, a);
-	state_app_save(d, a);
+	state_app_save(a);
 	log_info("app %s: version %" PRIu64 " serves (guest %u %s); %u guest(s) of older versions "
 		 "draining",
 		 a->name, a->version, g->id, live ? "live" : "paused", drained);
