@@ -60,7 +60,7 @@ $(API_OBJS): CFLAGS += $(API_CFLAGS)
 METER_OBJS := $(addprefix $(OBJ)/userspace/emberd/,meter.o prom.o console.o meter_record.o)
 EMBERD_OBJS := $(addprefix $(OBJ)/userspace/emberd/,emberd.o emberd_guest.o emberd_tap.o emberd_pool.o emberd_wake.o \
 	emberd_state.o emberd_host.o emberd_version.o emberd_mem.o emberd_scale.o emberd_config.o \
-	emberd_api.o emberd_meter.o emberd_metrics.o emberd_logs.o) $(METER_OBJS) \
+	emberd_api.o emberd_meter.o emberd_metrics.o emberd_logs.o emberd_loop.o) $(METER_OBJS) \
 	$(OBJ)/vmm/fileio.o $(OBJ)/vmm/control_proto.o
 
 $(EMBERD_OBJS): CFLAGS += $(API_CFLAGS)

@@ -225,7 +225,7 @@ uint64_t mono_ns(void);
 /* mkdir -p (mode 0755); 0 or -errno. */
 int emberd_mkdir_p(const char *dir);
 
-/* emberd.c: registers (w) for (events) in the loop; 0 or -errno. */
+/* emberd_loop.c: registers (w) for (events) in the loop; 0 or -errno. */
 int watch_add(struct emberd *d, struct watch *w, uint32_t events);
 void watch_del(struct emberd *d, struct watch *w);
 /* Switches the tick between EMBERD_TICK_MS and EMBERD_FAST_MS. */
