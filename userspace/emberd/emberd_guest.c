@@ -274,10 +274,14 @@ int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	g->ctlw.fd = sv[0];
 	g->started = mono_ns();
-	/* Answered once every vCPU is parked: "ready to resume". */
-	if (watch_add(d, &g->ctlw, EPOLLIN) || guest_ctl_hello(g))
-		guest_stop(d, g);
 	log_dbg("app %s: restoring guest %u (pid %d, tap %s)", a->name, g->id, g->pid, g->tap);
+	/* Answered once every vCPU is parked: "ready to resume". A channel
+	 * that cannot be used is a failed restore, like a bad reply. */
+	if (watch_add(d, &g->ctlw, EPOLLIN) || guest_ctl_hello(g)) {
+		log_err("app %s guest %u: cannot use its control channel: stopping it", a->name,
+			g->id);
+		d->ev->ctl_failed(d, g, "its control channel could not be used");
+	}
 	return 0;
 }
 
