@@ -6,15 +6,6 @@
 
 #include "common.bpf.h"
 
-/* The map ABI version of the maps pinned beside it; written by the loader, read by no program. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ember_abi SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EMBER_MAX_SERVICES);
@@ -126,6 +117,15 @@ struct {
 	__type(value, struct ember_debug);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ember_dbg SEC(".maps");
+
+/* The map ABI version of the maps pinned beside it; written by the loader, read by no program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ember_abi SEC(".maps");
 
 /* Set by the loader (tests): record every decision in ember_dbg. */
 const volatile __u8 debug = 0;
