@@ -23,6 +23,8 @@
 #   EMBER_NESTED_SMP      L1 CPUs (default 2)
 #   EMBER_NESTED_TB_MIB   TCG translation-block cache in MiB (default: QEMU's)
 #   EMBER_NESTED_ANCHOR   0: no idle anchor VM in the L1 (tests/lib/kvm_anchor.c; default 1)
+#   EMBER_NESTED_CMDLINE  the L1 kernel's extra command line (default "maxcpus=1
+#                         noreplace-smp tsc=reliable": docs/testing.md says why)
 #   EMBER_NESTED_RETRIES  fresh L1s after an L1 panic or wedge (default 1; never
 #                         after a failure of COMMAND itself)
 #   EMBER_NESTED_EVENTS   a file to append "up SECONDS" (the L1 reached COMMAND)
