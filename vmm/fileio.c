@@ -43,7 +43,8 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-int file_replace(const char *path, mode_t mode, int (*fill)(int fd, void *arg), void *arg)
+int file_replace(const char *path, mode_t mode, bool durable, int (*fill)(int fd, void *arg),
+		 void *arg)
 {
 	char tmp[PATH_MAX];
 	int fd, rc;
@@ -55,7 +56,7 @@ int file_replace(const char *path, mode_t mode, int (*fill)(int fd, void *arg), 
 		return -errno;
 	rc = fill(fd, arg);
 	/* Before the rename: a crash after it must find the new data on disk. */
-	if (!rc && fsync(fd) < 0)
+	if (!rc && durable && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
@@ -65,7 +66,7 @@ int file_replace(const char *path, mode_t mode, int (*fill)(int fd, void *arg), 
 		unlink(tmp);
 		return rc;
 	}
-	return fsync_dir_of(path);
+	return durable ? fsync_dir_of(path) : 0;
 }
 
 struct buf_arg {
@@ -80,9 +81,9 @@ static int fill_buf(int fd, void *arg)
 	return file_rw_all(fd, true, (void *)b->buf, b->len, 0);
 }
 
-int file_replace_buf(const char *path, mode_t mode, const void *buf, size_t len)
+int file_replace_buf(const char *path, mode_t mode, bool durable, const void *buf, size_t len)
 {
 	struct buf_arg b = {buf, len};
 
-	return file_replace(path, mode, fill_buf, &b);
+	return file_replace(path, mode, durable, fill_buf, &b);
 }

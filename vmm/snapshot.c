@@ -80,7 +80,7 @@ static int write_memory(const struct guest_mem *m, const char *dir, struct snap_
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, SNAP_MEMORY_FILE);
-	ret = file_replace(path, 0600, fill_memory, &f);
+	ret = file_replace(path, 0600, true, fill_memory, &f);
 	if (ret)
 		return ret;
 	/* Identity: size, mtime (rename keeps it) and a hash of both ends. */
@@ -97,7 +97,7 @@ static int write_file(const char *dir, const char *name, const void *buf, size_t
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return file_replace_buf(path, 0600, buf, len);
+	return file_replace_buf(path, 0600, true, buf, len);
 }
 
 static void fill_meta(struct vm *vm, struct snap_meta *meta)

@@ -54,7 +54,7 @@ static int setup(void **state)
 static void test_creates(void **state)
 {
 	(void)state;
-	assert_int_equal(file_replace_buf(path, 0600, "new", 3), 0);
+	assert_int_equal(file_replace_buf(path, 0600, true, "new", 3), 0);
 	assert_string_equal(get(path), "new");
 	assert_int_equal(access(tmp, F_OK), -1);
 }
@@ -63,7 +63,7 @@ static void test_replaces(void **state)
 {
 	(void)state;
 	put("old contents, longer than the new");
-	assert_int_equal(file_replace_buf(path, 0600, "new", 3), 0);
+	assert_int_equal(file_replace_buf(path, 0600, true, "new", 3), 0);
 	assert_string_equal(get(path), "new");
 	assert_int_equal(access(tmp, F_OK), -1);
 }
@@ -80,7 +80,7 @@ static void test_failed_fill_keeps_old(void **state)
 {
 	(void)state;
 	put("old");
-	assert_int_equal(file_replace(path, 0600, fill_then_fail, NULL), -ENOSPC);
+	assert_int_equal(file_replace(path, 0600, true, fill_then_fail, NULL), -ENOSPC);
 	assert_string_equal(get(path), "old");
 	assert_int_equal(access(tmp, F_OK), -1);
 }
@@ -94,7 +94,7 @@ static void test_stale_tmp(void **state)
 	assert_non_null(f);
 	fputs("stale half-written data", f);
 	fclose(f);
-	assert_int_equal(file_replace_buf(path, 0600, "new", 3), 0);
+	assert_int_equal(file_replace_buf(path, 0600, true, "new", 3), 0);
 	assert_string_equal(get(path), "new");
 	assert_int_equal(access(tmp, F_OK), -1);
 }
@@ -105,7 +105,7 @@ static void test_missing_dir(void **state)
 
 	(void)state;
 	snprintf(p, sizeof(p), "%s/no-such-dir/state", dir);
-	assert_int_equal(file_replace_buf(p, 0600, "new", 3), -ENOENT);
+	assert_int_equal(file_replace_buf(p, 0600, true, "new", 3), -ENOENT);
 }
 
 static void test_name_too_long(void **state)
@@ -114,7 +114,7 @@ static void test_name_too_long(void **state)
 
 	(void)state;
 	memset(p, 'a', PATH_MAX);
-	assert_int_equal(file_replace_buf(p, 0600, "new", 3), -ENAMETOOLONG);
+	assert_int_equal(file_replace_buf(p, 0600, true, "new", 3), -ENAMETOOLONG);
 }
 
 /* The temporary file is in @path's directory, so the rename cannot cross file systems. */
@@ -128,7 +128,7 @@ static int fill_check_tmp(int fd, void *arg)
 static void test_tmp_beside(void **state)
 {
 	(void)state;
-	assert_int_equal(file_replace(path, 0600, fill_check_tmp, NULL), 0);
+	assert_int_equal(file_replace(path, 0600, false, fill_check_tmp, NULL), 0);
 	assert_string_equal(get(path), "x");
 }
 

@@ -320,8 +320,9 @@ void mem_tick(struct emberd *d, uint64_t now);
 void host_addrs_sync(struct emberd *d);
 
 /* emberd_state.c: records in the state directory, re-adoption at start. */
-/* Replaces (path) with (text), all or nothing (file_replace()). 0 or -errno. */
-int state_write_file(const char *path, const char *text);
+/* Replaces (path) with (text), all or nothing (file_replace(); durable: also
+ * across a host crash, at the cost of fsyncs). 0 or -errno. */
+int state_write_file(const char *path, const char *text, bool durable);
 int state_app_save(const struct eapp *a);
 void state_app_forget(const struct eapp *a);
 void state_guest_save(struct emberd *d, const struct guest *g);

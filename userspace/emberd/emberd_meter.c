@@ -220,7 +220,7 @@ void meter_save(struct eapp *a)
 	text = meter_record_dump(&r);
 	free(r.guests);
 	snprintf(path, sizeof(path), "%s/meter.json", a->dir);
-	rc = text ? state_write_file(path, text) : -ENOMEM;
+	rc = text ? state_write_file(path, text, false) : -ENOMEM;
 	free(text);
 	if (rc)
 		log_err("app %s: writing %s: %s (metering since the last save would not survive "

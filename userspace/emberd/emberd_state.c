@@ -40,9 +40,9 @@
  * killed. Dataplane entries that no adopted app or guest owns are removed.
  */
 
-int state_write_file(const char *path, const char *text)
+int state_write_file(const char *path, const char *text, bool durable)
 {
-	return file_replace_buf(path, 0644, text, strlen(text));
+	return file_replace_buf(path, 0644, durable, text, strlen(text));
 }
 
 int state_app_save(const struct eapp *a)
@@ -63,7 +63,7 @@ int state_app_save(const struct eapp *a)
 	if (!text)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/app.json", a->dir);
-	rc = state_write_file(path, text);
+	rc = state_write_file(path, text, true); /* the app must outlive a host crash */
 	free(text);
 	if (rc)
 		log_err("app %s: writing %s: %s (the app will not survive a restart)", a->name,
@@ -106,7 +106,9 @@ void state_guest_save(struct emberd *d, const struct guest *g)
 		 g->pid, g->start_ticks, guest_state_name(g->state), g->slot, g->ifindex,
 		 g->tap[0] ? g->tap : "-", ctl[0] ? ctl : "-", g->version);
 	guest_record_path(g->app, g->id, path, sizeof(path));
-	rc = state_write_file(path, text);
+	/* Written on the wake path, and useless after a host crash (its VMM died
+	 * with the host): atomic, but no disk wait. */
+	rc = state_write_file(path, text, false);
 	if (rc)
 		log_err("guest %u: writing %s: %s", g->id, path, strerror(-rc));
 }

@@ -430,7 +430,7 @@ int virtio_blk_save_overlay(struct virtio_dev *d, const char *dir)
 	if (b->read_only)
 		return 0;
 	snprintf(path, sizeof(path), "%s/" BLK_OVERLAY_NAME, dir, d->slot);
-	return file_replace(path, 0600, fill_overlay, b);
+	return file_replace(path, 0600, true, fill_overlay, b);
 }
 
 /* Open overlay @path of cow disk @s: size first (derived from @s), then the header. */
