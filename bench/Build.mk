@@ -21,7 +21,7 @@ ifeq ($(DP_READY),yes)
 BENCHES += $(BENCHBIN)/dataplane
 endif
 
-# --- loadgen (owner: loadgen helper) ---
+# --- loadgen ---
 # Open-loop HTTP/1.1 load generator for the e2e benchmark (bench/loadgen*.c; its
 # pure parts in loadgen_stats.c, unit-tested by tests/unit/test_loadgen.c). A tool,
 # not a benchmark: it goes next to http_get in $(TESTBIN), because bench/run.sh

@@ -103,7 +103,7 @@ $(TESTBIN)/test_cpuid: $(OBJ)/tests/unit/test_cpuid.o $(OBJ)/vmm/cpuid.o
 
 TESTS += $(TESTBIN)/test_boot $(TESTBIN)/test_cpuid
 
-# --- guest integration tests (tests/vm/; owner: lead) ---
+# --- guest integration tests (tests/vm/) ---
 # http_get is the HTTP client the guest tests and the boot benchmark use.
 $(TESTBIN)/http_get: $(OBJ)/tests/lib/http_get.o
 	$(call msg,LD,$@)
@@ -156,7 +156,7 @@ tests/unit/test_init_host.sh: $(OUT)/guest/initramfs.cpio
 TESTS += $(TESTBIN)/test_init_cmdline $(TESTBIN)/test_init_probe $(TESTBIN)/test_init_net \
 	$(TESTBIN)/test_demo tests/unit/test_init_host.sh
 
-# --- VMM core unit tests (tests/unit/test_bus.c; owner: core helper) ---
+# --- VMM core unit tests (tests/unit/test_bus.c) ---
 # Buses, the 8250 model, doorbell/reset ports and CLI parsing, without KVM.
 $(TESTBIN)/test_bus: $(OBJ)/tests/unit/test_bus.o $(addprefix $(OBJ)/vmm/,bus.o serial.o \
 		legacy.o doorbell.o cli.o iothread.o)
@@ -177,7 +177,7 @@ $(TESTBIN)/hostile-guest.elf: tests/vm/hostile-guest.S tests/vm/hostile-guest.ld
 ALL_BINS += $(TESTBIN)/hostile-guest.elf
 TESTS += tests/vm/hostile.sh
 
-# --- snapshot tests (owner: snapshot helper) ---
+# --- snapshot tests ---
 # The state file container (pure); the VM test boots, snapshots and restores 3 clones.
 $(TESTBIN)/test_snapshot_state: $(OBJ)/tests/unit/test_snapshot_state.o $(OBJ)/vmm/state_file.o
 	$(call msg,LD,$@)
@@ -201,7 +201,7 @@ TESTS += $(TESTBIN)/test_snapshot_state $(TESTBIN)/test_snapshot_cli $(TESTBIN)/
 	tests/vm/snapshot.sh
 # --- end snapshot tests ---
 
-# --- pause/resume over the control channel (owner: control helper) ---
+# --- pause/resume over the control channel ---
 # ctl: the control socket client (tests, benchmarks, operators).
 $(TESTBIN)/ctl: $(OBJ)/tests/lib/ctl.o
 	$(call msg,LD,$@)
@@ -219,7 +219,7 @@ $(TESTBIN)/test_control: $(OBJ)/tests/unit/test_control.o $(OBJ)/vmm/control_pro
 TESTS += $(TESTBIN)/test_control tests/vm/pause.sh
 # --- end pause/resume ---
 
-# --- emberd api (owner: api helper) ---
+# --- emberd api ---
 # test_app_spec, test_app_registry: the app model and registry (pure C).
 # test_api: the REST API on a temporary Unix socket, driven with libcurl.
 CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
@@ -245,7 +245,7 @@ $(TESTBIN)/test_api: $(OBJ)/tests/unit/test_api.o $(OBJ)/tests/unit/api_harness.
 TESTS += $(TESTBIN)/test_app_spec $(TESTBIN)/test_app_registry $(TESTBIN)/test_api
 # --- end emberd api ---
 
-# --- virtio-blk snapshots (owner: blk snapshot helper) ---
+# --- virtio-blk snapshots ---
 # test_virtio_blk also parses `restore --disk` (cli.o); the VM test snapshots and
 # restores the demo on an ext4 root disk and a written copy-on-write disk.
 $(TESTBIN)/test_virtio_blk: $(OBJ)/vmm/cli.o
@@ -253,7 +253,7 @@ $(TESTBIN)/test_virtio_blk: $(OBJ)/vmm/cli.o
 TESTS += tests/vm/snapshot_disk.sh
 # --- end virtio-blk snapshots ---
 
-# --- emberd end to end (tests/netns/emberd.sh; owner: emberd helper) ---
+# --- emberd end to end (tests/netns/emberd.sh) ---
 # Root + KVM (nested VM when /dev/kvm is missing): deploy, wake from zero
 # through the XDP router, warm request, idle back to zero, kill -9 and
 # re-adoption, clean SIGTERM (emberd.sh); the autoscaler through the ember
@@ -271,9 +271,13 @@ $(EMBERD_TESTS): $(BIN)/emberd $(TESTBIN)/emberd_peer
 ifeq ($(DP_READY),yes)
 TESTS += $(EMBERD_TESTS)
 endif
+
+# emberd's layers, from its objects (nm): supervision never calls policy by name.
+tests/unit/emberd_layers.sh: $(BIN)/emberd
+TESTS += tests/unit/emberd_layers.sh
 # --- end emberd ---
 
-# --- emberd metering (tests/unit/test_emberd_meter.c; owner: metering helper) ---
+# --- emberd metering (tests/unit/test_emberd_meter.c) ---
 # The pure parts of metering (/proc parsers, histogram, Prometheus text,
 # console tails, the meter.json record): METER_OBJS of userspace/Build.mk,
 # no emberd, no BPF.
@@ -299,7 +303,7 @@ $(TESTBIN)/test_emberd_config: $(OBJ)/tests/unit/test_emberd_config.o \
 TESTS += $(TESTBIN)/test_emberd_config
 # --- end emberd configuration file ---
 
-# --- ember CLI app commands (tests/unit/test_cli_app.c; owner: cli helper) ---
+# --- ember CLI app commands (tests/unit/test_cli_app.c) ---
 # deploy/ls/status/logs/rm/scale/top against the real API server of
 # api_harness.c (a thread on a temp socket) with an emberd-like fake backend.
 $(OBJ)/tests/unit/test_cli_app.o: CFLAGS += -Iuserspace $(API_CFLAGS) $(CLI_APP_CFLAGS)
@@ -313,7 +317,7 @@ $(TESTBIN)/test_cli_app: $(OBJ)/tests/unit/test_cli_app.o $(OBJ)/tests/unit/api_
 TESTS += $(TESTBIN)/test_cli_app
 # --- end ember CLI app commands ---
 
-# --- loadgen unit tests (tests/unit/test_loadgen.c; owner: loadgen helper) ---
+# --- loadgen unit tests (tests/unit/test_loadgen.c) ---
 # The pure parts of bench/loadgen (percentiles, schedule, arguments, report lines).
 $(OBJ)/tests/unit/test_loadgen.o: CFLAGS += -Ibench
 

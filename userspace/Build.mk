@@ -41,7 +41,7 @@ ifeq ($(DP_READY),yes)
 ALL_BINS += $(BIN)/ember
 endif
 
-# --- emberd api (owner: api helper) ---
+# --- the app model and the REST API ---
 # The app model (app_spec*, app_field), the app registry and the REST API on
 # libmicrohttpd + jansson. Needs no BPF: builds whether or not DP_READY.
 # emberd links API_OBJS with API_LIBS; the pure parts are APP_OBJS.
@@ -51,16 +51,14 @@ APP_OBJS   := $(addprefix $(OBJ)/userspace/api/,app_spec.o app_field.o app_regis
 API_OBJS   := $(APP_OBJS) $(addprefix $(OBJ)/userspace/api/,api.o api_routes.o api_sock.o)
 
 $(API_OBJS): CFLAGS += $(API_CFLAGS)
-# --- end emberd api ---
 
-# --- emberd (owner: emberd helper) ---
+# --- emberd ---
 # The pool manager: one event loop over the API, the dataplane's wake ring,
 # pidfds and control sockets of its ember-vmm children (docs/emberd.md).
+# Every file of userspace/emberd/ is linked: a new one needs no edit here.
 # Metering's pure parts (tests/unit/test_emberd_meter links them).
 METER_OBJS := $(addprefix $(OBJ)/userspace/emberd/,meter.o prom.o console.o meter_record.o)
-EMBERD_OBJS := $(addprefix $(OBJ)/userspace/emberd/,emberd.o emberd_guest.o emberd_tap.o emberd_pool.o emberd_wake.o \
-	emberd_state.o emberd_host.o emberd_version.o emberd_mem.o emberd_scale.o emberd_config.o \
-	emberd_api.o emberd_meter.o emberd_metrics.o emberd_logs.o emberd_loop.o) $(METER_OBJS) \
+EMBERD_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/emberd/*.c)) \
 	$(OBJ)/vmm/fileio.o $(OBJ)/vmm/control_proto.o
 
 $(EMBERD_OBJS): CFLAGS += $(API_CFLAGS)
@@ -73,4 +71,3 @@ $(BIN)/emberd: $(EMBERD_OBJS) $(API_OBJS) $(DP_LIB_OBJS)
 ifeq ($(DP_READY),yes)
 ALL_BINS += $(BIN)/emberd
 endif
-# --- end emberd ---

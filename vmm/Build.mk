@@ -9,7 +9,7 @@ VIRTIO_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard vmm/virtio/*.c))
 VMM_OBJS += $(VIRTIO_OBJS) $(OBJ)/vmm/fileio.o
 $(OBJ)/vmm/virtio/%.o: CFLAGS += -pthread
 
-# --- VMM core (owner: core helper) ---
+# --- VMM core ---
 # The core's objects; boot/CPUID and virtio objects come in through VMM_OBJS,
 # which other blocks append to (possibly after this one: hence the second
 # expansion of the prerequisite list, and $(sort) to drop duplicates).
@@ -31,7 +31,7 @@ ALL_BINS += $(BIN)/ember-vmm
 VMM_BOOT_OBJS := $(addprefix $(OBJ)/vmm/,boot.o boot_pvh.o boot_bzimage.o mptable.o cpuid.o)
 VMM_OBJS += $(VMM_BOOT_OBJS)
 
-# --- snapshot and restore (owner: snapshot helper) ---
+# --- snapshot and restore ---
 # State file container (pure, unit-tested), KVM state records, snapshot writer, restore.
 VMM_SNAPSHOT_OBJS := $(addprefix $(OBJ)/vmm/,state_file.o snapshot.o snapshot_kvm.o restore.o \
 	clone.o)
@@ -39,7 +39,7 @@ $(VMM_SNAPSHOT_OBJS): CFLAGS += -pthread
 VMM_OBJS += $(VMM_SNAPSHOT_OBJS)
 # --- end snapshot and restore ---
 
-# --- control channel: pause/resume/snapshot over a Unix socket (owner: control helper) ---
+# --- control channel: pause/resume/snapshot over a Unix socket ---
 VMM_CONTROL_OBJS := $(OBJ)/vmm/control.o $(OBJ)/vmm/control_proto.o
 $(VMM_CONTROL_OBJS): CFLAGS += -pthread
 VMM_OBJS += $(VMM_CONTROL_OBJS)

@@ -6,7 +6,8 @@
 # restore: answers on its --control-fd: "version" with FAKE_VMM_VERSION, or
 # with "err unknown command" when the snapshot dir names an app "old*" (an
 # ember-vmm from before versions); "status" with "ok paused"; then waits to
-# be stopped. Every start, command and stop is logged to FAKE_VMM_LOG.
+# be stopped. An app named "stuck*" ignores SIGTERM (a hung VMM: emberd must
+# SIGKILL it). Every start, command and stop is logged to FAKE_VMM_LOG.
 set -u
 mode=boot snap="" ctl=""
 while [ $# -gt 0 ]; do
@@ -23,9 +24,17 @@ if [ "$mode" = boot ]; then
 	exit 0
 fi
 [ -n "$ctl" ] || { echo "fake_vmm: restore without --control-fd" >&2; exit 1; }
-# A trapped SIGTERM ends the read at once; the trap exits.
-trap 'echo "stopped pid=$$" >>"${FAKE_VMM_LOG:-/dev/null}"; exit 0' TERM
-while read -r -u "$ctl" line; do
+case $snap in
+*/apps/stuck*) trap '' TERM ;;
+*) trap 'echo "stopped pid=$$" >>"${FAKE_VMM_LOG:-/dev/null}"; exit 0' TERM ;;
+esac
+# Reads time out so that a SIGTERM landing just before bash blocks in read(2)
+# still runs its trap within 0.2 s (bash defers traps to between commands).
+while :; do
+	read -r -t 0.2 -u "$ctl" line
+	rc=$?
+	[ $rc -gt 128 ] && continue
+	[ $rc -eq 0 ] || break
 	echo "cmd $line pid=$$" >>"${FAKE_VMM_LOG:-/dev/null}"
 	case $line in
 	version)

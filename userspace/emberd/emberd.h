@@ -44,6 +44,7 @@
 #define EMBERD_FIRST_MAX    2000  /* ms a wake report waits for that packet */
 #define EMBERD_RETRY_MAX    5	  /* failed restores in a row before an app fails */
 #define EMBERD_RESTORE_MAX  120	  /* s a restore may take before it is stopped */
+#define EMBERD_STOP_MAX_MS  5000  /* a VMM still there this long after SIGTERM gets SIGKILL */
 #define EMBERD_BOOT_MAX	    600	  /* s from the deploy's boot to its snapshot */
 #define EMBERD_SCALE_IN_MS  2000  /* load low for this long before a guest is removed */
 #define EMBERD_DRAIN_MAX_MS 60000 /* a draining guest's flows get this long to end */
@@ -68,6 +69,15 @@ enum guest_state {
 	G_STOPPING,  /* SIGTERM sent, waiting for its pidfd */
 	G_DRAINING,  /* an older version's guest: out of the live set, keeps its flows */
 };
+
+/* The states' names in records, logs and the API. */
+static inline const char *guest_state_name(enum guest_state s)
+{
+	static const char *const n[] = {"booting", "restoring", "paused",
+					"live",	   "stopping",	"draining"};
+
+	return n[s];
+}
 
 /* One wake, time-stamped on CLOCK_MONOTONIC (ns). */
 struct wake_times {
@@ -108,8 +118,9 @@ struct guest {
 	struct watch ctlw;    /* control socket (restored clones only) */
 	char tap[IFNAMSIZ];
 	int ifindex;
-	int slot;	  /* dataplane slot while live, -1 otherwise */
-	uint64_t started; /* boot or restore started (CLOCK_MONOTONIC ns) */
+	int slot;	    /* dataplane slot while live, -1 otherwise */
+	uint64_t started;   /* boot or restore started (CLOCK_MONOTONIC ns) */
+	uint64_t stop_sent; /* SIGTERM sent (mono ns), 0 = not yet; SIGKILL follows */
 	uint64_t live_since;
 	uint64_t t3_event, t3_recv; /* a tier-3 wake waits for this restore (recv 0 = none) */
 	uint64_t version;	    /* the app version whose snapshot it runs */
@@ -127,8 +138,6 @@ struct eapp {
 	/* Its spec, dataplane id and latest version: the registry's entry, the one
 	 * copy (API reads and writes go there); set when the app is made. */
 	struct app_entry *entry;
-	char name[APP_NAME_MAX + 1]; /* == entry->spec.name, for logs */
-	uint32_t id;		     /* == entry->id */
 	enum app_state state;
 	char error[256];
 	char dir[PATH_MAX];
@@ -165,8 +174,8 @@ struct host_addr {
 
 /*
  * What the supervision layer reports: emberd_guest.c (VMM processes, pidfds,
- * control channels), emberd_tap.c and emberd_state.c (records, re-adoption)
- * say what happened through these; the policy layer (emberd_pool.c and the
+ * control channels) and emberd_adopt.c (re-adoption at start) say what
+ * happened through these; the policy layer (emberd_pool.c over the app,
  * wake, scale, version and mem files) decides what follows. The pool fills
  * them in (pool_events); no supervision file calls a policy function by name.
  */
@@ -210,6 +219,13 @@ struct emberd {
 	bool mem_low; /* MemAvailable below --min-avail-mib: no refills, evictions */
 };
 
+/*
+ * The calls between emberd's files, from the bottom floor up. A file calls
+ * only into its own floor's files or lower ones; the floors below the policy
+ * (1-3) report upward through struct guest_events, never by name.
+ */
+
+/* --- 1. emberd_loop.c: logging, the clock, the epoll loop's watches and tick. */
 /* Logging: one line on stderr, prefixed with the level. */
 void logf_(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern int emberd_verbose;
@@ -224,17 +240,42 @@ extern int emberd_verbose;
 uint64_t mono_ns(void);
 /* mkdir -p (mode 0755); 0 or -errno. */
 int emberd_mkdir_p(const char *dir);
-
-/* emberd_loop.c: registers (w) for (events) in the loop; 0 or -errno. */
+/* Registers (w) for (events) in the loop; 0 or -errno. */
 int watch_add(struct emberd *d, struct watch *w, uint32_t events);
 void watch_del(struct emberd *d, struct watch *w);
-/* Switches the tick between EMBERD_TICK_MS and EMBERD_FAST_MS. */
+/* Sets the tick's period (EMBERD_TICK_MS, EMBERD_FAST_MS, --scale-ms). */
 void tick_set(struct emberd *d, int ms);
 
+/* --- 2. emberd_state.c: records in the state directory (emberd_adopt.c reads them back). */
+int state_app_save(const struct eapp *a);
+void state_app_forget(const struct eapp *a);
+void state_guest_save(struct emberd *d, const struct guest *g);
+void state_guest_forget(const struct guest *g);
+/* One gN.vmm record, parsed. */
+struct guest_rec {
+	unsigned int id;
+	pid_t pid;
+	unsigned long long start, version;
+	char state[16], tap[IFNAMSIZ], ctl[128];
+	int slot, ifindex;
+};
+/* Reads DIR/NAME (a gN.vmm record) into (r) and removes it (adopted guests
+ * get a fresh one); 0 or -errno (-EINVAL: not a record). */
+int state_guest_read(const char *dir, const char *name, struct guest_rec *r);
+/* RUN/gN.ctl, the restore's --control socket; "" when too long for sun_path. */
+void state_ctl_path(struct emberd *d, unsigned int id, char *buf, size_t len);
+/* Snapshot directories: a version's made empty, one removed, all removed. */
+int state_snap_prepare(const struct eapp *a, uint64_t version);
+void state_snap_remove(const struct eapp *a, uint64_t version);
+void state_snaps_clear(const struct eapp *a);
+/* A deleted app's whole directory, once its VMMs are gone. */
+void state_app_dir_remove(const struct eapp *a);
+/* /proc/PID/stat's starttime, 0 if the process is gone. */
+uint64_t state_proc_start(pid_t pid);
 /* DIR/apps/NAME/snap-vVERSION: one snapshot per deployed version. */
 void app_snap_dir(const struct eapp *a, uint64_t version, char *buf, size_t len);
 
-/* emberd_tap.c: taps. */
+/* --- 2. emberd_tap.c: taps. */
 /* Opens tap "ember(id)" (gone with its last fd), IPv6 off, up: the fd or
  * -errno; (name) and (ifindex) are filled. */
 int tap_open(unsigned int id, char name[IFNAMSIZ], int *ifindex);
@@ -242,7 +283,10 @@ int tap_open(unsigned int id, char name[IFNAMSIZ], int *ifindex);
 int spare_tap_open(struct emberd *d, struct eapp *a);
 void spare_tap_close(struct eapp *a);
 
-/* emberd_guest.c: VMM processes, control channel. */
+/* --- 2. emberd_host.c: the host's addresses into the dataplane (anti-spoofing). */
+void host_addrs_sync(struct emberd *d);
+
+/* --- 3. emberd_guest.c: supervision of VMM processes and their control channels. */
 /* Starts the deploy's boot VMM of (a); 0 or -errno (then a->error says why). */
 int guest_boot(struct emberd *d, struct eapp *a);
 /* Starts a paused clone from a->dir/snap, on a new tap or (on_spare) on
@@ -258,49 +302,71 @@ int guest_ctl(struct guest *g, enum ctl_cmd cmd);
 int guest_ctl_hello(struct guest *g);
 /* SIGTERM to its VMM; its pidfd finishes the removal. */
 void guest_stop(struct emberd *d, struct guest *g);
+/* SIGKILL to VMMs that outlived their SIGTERM by EMBERD_STOP_MAX_MS. */
+void guest_stop_tick(struct emberd *d, uint64_t now);
 /* Waits (bounded) for every VMM of (a) and frees them: shutdown only. */
 void guest_reap_all(struct emberd *d, struct eapp *a);
-const char *guest_state_name(enum guest_state s);
 
-/* emberd_pool.c: what happens to apps and guests (state machine). */
-extern const struct guest_events pool_events;
-void pool_guest_paused(struct emberd *d, struct guest *g);
-void pool_guest_resumed(struct emberd *d, struct guest *g, const struct ctl_reply *r);
-int pool_wake(void *ctx, const struct dp_wake_event *ev);
-void pool_tick(struct emberd *d);
-void pool_remove_app(struct emberd *d, struct eapp *a);
-void pool_shutdown(struct emberd *d);
-struct eapp *pool_app_by_name(struct emberd *d, const char *name);
-/* Pieces of the pool the other emberd_*.c files use. */
-struct eapp *pool_app_by_id(struct emberd *d, uint32_t id);
+/* --- 3. emberd_meter.c (emberd_meter.h): usage accounting. */
+
+/* --- 4. emberd_app.c: an app's guests as the dataplane sees them. */
+/* An app's spec, name and dataplane id: its registry entry's, never copies. */
+static inline const struct app_spec *app_spec_of(const struct eapp *a)
+{
+	return &a->entry->spec;
+}
+static inline const char *app_name(const struct eapp *a)
+{
+	return a->entry->spec.name;
+}
+static inline uint32_t app_id(const struct eapp *a)
+{
+	return a->entry->id;
+}
+struct eapp *app_by_name(struct emberd *d, const char *name);
+struct eapp *app_by_id(struct emberd *d, uint32_t id);
+/* How many of (a)'s guests are in state (s). */
+unsigned int app_count(const struct eapp *a, enum guest_state s);
 /* A free dataplane slot, now taken; -1 if none. */
-int pool_slot_alloc(struct emberd *d);
-void pool_standby_sync(struct emberd *d, struct eapp *a);
-int pool_services_add(struct emberd *d, struct eapp *a);
-struct dp_service pool_dp_service(const struct app_service *x);
-/* (g), paused, goes live without a wake (like a scale-out); 0 or -errno. */
-int pool_activate_scale(struct emberd *d, struct guest *g);
-unsigned int pool_count(const struct eapp *a, enum guest_state s);
-/* (g), live, leaves the live set: paused (pool not full) or stopped. */
-void pool_guest_sleep(struct emberd *d, struct eapp *a, struct guest *g);
-
-/* emberd_wake.c: the wake path (pool_wake, pool_guest_resumed above too). */
+int app_slot_alloc(struct emberd *d);
 /* (g) into its app's live set in the dataplane, on (slot); 0 or -EIO. */
-int guest_route(struct emberd *d, struct guest *g, int slot);
+int app_route_guest(struct emberd *d, struct guest *g, int slot);
+/* (g) out of the live set, its slot freed. */
+void app_unroute_guest(struct emberd *d, struct guest *g);
+/* The app's dataplane entry with (standby) as its standby tap; 0 or -EIO. */
+int app_dp_set(struct emberd *d, struct eapp *a, int standby);
+/* Points the standby tap at the right guest (see emberd_app.c). */
+void app_standby_sync(struct emberd *d, struct eapp *a);
+struct dp_service app_dp_service(const struct app_service *x);
+int app_services_add(struct emberd *d, struct eapp *a);
+void app_services_del(struct emberd *d, struct eapp *a);
+/* The router's count of open TCP flows on (g)'s slot in (*n): 0, or -1 and
+ * *n = 0 when (g) has no slot (not in the dataplane) or the map read failed. */
+int app_guest_flows(struct emberd *d, const struct guest *g, uint64_t *n);
+/* (g), live, leaves the live set: paused (pool not full) or stopped. */
+void app_guest_sleep(struct emberd *d, struct eapp *a, struct guest *g);
+
+/* --- 5. emberd_wake.c: making paused guests live (wakes, scale-outs). */
+/* The dataplane's ring-buffer callback: resume a paused guest, or restore one (tier 3). */
+int wake_event(void *ctx, const struct dp_wake_event *ev);
 /* Resumes paused (g) and makes it live; (event) 0: not a wake. 0 or -errno. */
-int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t recv);
+int wake_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t recv);
+/* (g), paused, goes live without a wake (a scale-out); 0 or -errno. */
+int wake_scale_out(struct emberd *d, struct guest *g);
+/* guest_events.resumed: "ok resumed" for a wake or scale-out. */
+void wake_resumed(struct emberd *d, struct guest *g, const struct ctl_reply *r);
 /* The log line and last_wake of a wake (or scale-out) once it is complete. */
 void wake_report(struct emberd *d, struct guest *g);
 /* The tick's period from what is going on (1 ms, --scale-ms, 100 ms). */
-void tick_update(struct emberd *d);
+void wake_tick_update(struct emberd *d);
 
-/* emberd_scale.c: the autoscaler, each tick while the app has live guests. */
+/* --- 5. emberd_scale.c: the autoscaler, each tick while the app has live guests. */
 void autoscale(struct emberd *d, struct eapp *a, uint64_t now);
-/* The router's count of open TCP flows on (g)'s slot in (*n): 0, or -1 and
- * *n = 0 when (g) has no slot (not in the dataplane) or the map read failed. */
-int guest_flows(struct emberd *d, const struct guest *g, uint64_t *n);
 
-/* emberd_version.c: deploying a new version of a ready app (PUT). */
+/* --- 5. emberd_mem.c: memory pressure stops paused guests, LRU app first. */
+void mem_tick(struct emberd *d, uint64_t now);
+
+/* --- 5. emberd_version.c: deploying a new version of a ready app (PUT). */
 /* Starts the new version's boot; 0, or fills (err) and returns -errno. */
 int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec,
 		   struct app_err *err);
@@ -311,36 +377,16 @@ void version_switch(struct emberd *d, struct eapp *a, struct guest *g);
 /* Draining guests whose flows ended stop; unused snapshots go. */
 void version_tick(struct emberd *d, struct eapp *a, uint64_t now);
 
-/* An app re-read from its record with its adopted guests: into the dataplane, ready. */
+/* --- 6. emberd_pool.c: the policy's top: what each supervision report leads to, the tick. */
+extern const struct guest_events pool_events;
+void pool_tick(struct emberd *d);
+void pool_remove_app(struct emberd *d, struct eapp *a);
+void pool_shutdown(struct emberd *d);
 
-/* emberd_mem.c: memory pressure stops paused guests, LRU app first. */
-void mem_tick(struct emberd *d, uint64_t now);
+/* --- 7. emberd_adopt.c: at start, after the dataplane: apps and VMMs back from the records. */
+int adopt_all(struct emberd *d);
 
-/* emberd_host.c: the host's addresses into the dataplane (anti-spoofing). */
-void host_addrs_sync(struct emberd *d);
-
-/* emberd_state.c: records in the state directory, re-adoption at start. */
-/* Replaces (path) with (text), all or nothing (file_replace(); durable: also
- * across a host crash, at the cost of fsyncs). 0 or -errno. */
-int state_write_file(const char *path, const char *text, bool durable);
-int state_app_save(const struct eapp *a);
-void state_app_forget(const struct eapp *a);
-void state_guest_save(struct emberd *d, const struct guest *g);
-void state_guest_forget(const struct guest *g);
-/* RUN/gN.ctl, the restore's --control socket; "" when too long for sun_path. */
-void state_ctl_path(struct emberd *d, unsigned int id, char *buf, size_t len);
-/* Snapshot directories: a version's made empty, one removed, all removed. */
-int state_snap_prepare(const struct eapp *a, uint64_t version);
-void state_snap_remove(const struct eapp *a, uint64_t version);
-void state_snaps_clear(const struct eapp *a);
-/* A deleted app's whole directory, once its VMMs are gone. */
-void state_app_dir_remove(const struct eapp *a);
-/* /proc/PID/stat's starttime, 0 if the process is gone. */
-uint64_t state_proc_start(pid_t pid);
-/* At start, after the dataplane: apps and VMMs back from the records. */
-int state_adopt(struct emberd *d);
-
-/* emberd_api.c: the REST backend. */
+/* --- 7. emberd_api.c: the REST backend (emberd_metrics.c, emberd_logs.c beside it). */
 extern const struct api_backend_ops emberd_api_ops;
 
 #endif

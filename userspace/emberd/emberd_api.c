@@ -87,7 +87,7 @@ static int app_dir(struct emberd *d, struct eapp *a)
 {
 	int rc;
 
-	snprintf(a->dir, sizeof(a->dir), "%s/apps/%s", d->o.state_dir, a->name);
+	snprintf(a->dir, sizeof(a->dir), "%s/apps/%s", d->o.state_dir, app_name(a));
 	rc = emberd_mkdir_p(a->dir);
 	if (rc)
 		return rc;
@@ -112,8 +112,6 @@ static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *r
 		return api_error(rep, 500, NULL, "out of memory");
 	}
 	a->entry = app_registry_get(d->reg, spec->name);
-	snprintf(a->name, sizeof(a->name), "%s", spec->name);
-	a->id = e->id;
 	a->state = APP_DEPLOYING;
 	a->spare_fd = -1;
 	a->version = 1;
@@ -125,7 +123,7 @@ static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *r
 			 strerror(-rc));
 	if (rc || guest_boot(d, a)) {
 		a->state = APP_FAILED;
-		log_err("app %s: %s", a->name, a->error);
+		log_err("app %s: %s", app_name(a), a->error);
 	}
 	rep->status = a->state == APP_FAILED ? 500 : 202;
 	if (a->state == APP_FAILED)
@@ -140,7 +138,7 @@ static int be_list(void *ctx, struct api_reply *rep)
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < app_registry_count(d->reg); i++) {
-		struct eapp *a = pool_app_by_name(d, app_registry_at(d->reg, i)->spec.name);
+		struct eapp *a = app_by_name(d, app_registry_at(d->reg, i)->spec.name);
 
 		if (a)
 			json_array_append_new(arr, app_json(a));
@@ -151,7 +149,7 @@ static int be_list(void *ctx, struct api_reply *rep)
 
 static struct eapp *need(struct emberd *d, const char *name, struct api_reply *rep)
 {
-	struct eapp *a = pool_app_by_name(d, name);
+	struct eapp *a = app_by_name(d, name);
 
 	if (!a)
 		api_error(rep, 404, "name", "no app named \"%s\"", name);
@@ -238,7 +236,7 @@ static int be_instances(void *ctx, const char *name, struct api_reply *rep)
 		char inst[96];
 
 		/* What the autoscaler and a drain go by: the router's count. */
-		if (!guest_flows(d, g, &n))
+		if (!app_guest_flows(d, g, &n))
 			flows = json_integer((json_int_t)n);
 		meter_instance_id(g, inst, sizeof(inst));
 		json_array_append_new(

@@ -18,19 +18,6 @@
 
 #include "emberd.h"
 
-void app_snap_dir(const struct eapp *a, uint64_t version, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/snap-v%" PRIu64, a->dir, version);
-}
-
-const char *guest_state_name(enum guest_state s)
-{
-	static const char *const n[] = {"booting", "restoring", "paused",
-					"live",	   "stopping",	"draining"};
-
-	return n[s];
-}
-
 static int tap_create(struct guest *g)
 {
 	return tap_open(g->id, g->tap, &g->ifindex);
@@ -204,7 +191,7 @@ int guest_boot(struct emberd *d, struct eapp *a)
 		return rc;
 	}
 	g->started = mono_ns();
-	log_info("app %s: booting guest %u (pid %d, tap %s) to its ready point", a->name, g->id,
+	log_info("app %s: booting guest %u (pid %d, tap %s) to its ready point", app_name(a), g->id,
 		 g->pid, g->tap);
 	return 0;
 }
@@ -266,7 +253,7 @@ int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 	if (rc) {
 		if (sv[0] >= 0)
 			close(sv[0]);
-		log_err("app %s: restoring a clone: %s", a->name,
+		log_err("app %s: restoring a clone: %s", app_name(a),
 			rc == -EIO ? dp_errmsg(d->dp) : strerror(-rc));
 		free(g);
 		return rc;
@@ -274,11 +261,11 @@ int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	g->ctlw.fd = sv[0];
 	g->started = mono_ns();
-	log_dbg("app %s: restoring guest %u (pid %d, tap %s)", a->name, g->id, g->pid, g->tap);
+	log_dbg("app %s: restoring guest %u (pid %d, tap %s)", app_name(a), g->id, g->pid, g->tap);
 	/* Answered once every vCPU is parked: "ready to resume". A channel
 	 * that cannot be used is a failed restore, like a bad reply. */
 	if (watch_add(d, &g->ctlw, EPOLLIN) || guest_ctl_hello(g)) {
-		log_err("app %s guest %u: cannot use its control channel: stopping it", a->name,
+		log_err("app %s guest %u: cannot use its control channel: stopping it", app_name(a),
 			g->id);
 		d->ev->ctl_failed(d, g, "its control channel could not be used");
 	}
@@ -339,7 +326,7 @@ static void ctl_line(struct emberd *d, struct guest *g, const char *line)
 	else
 		why[0] = 0;
 	if (why[0]) {
-		log_err("app %s guest %u: %s: stopping it", g->app->name, g->id, why);
+		log_err("app %s guest %u: %s: stopping it", app_name(g->app), g->id, why);
 		d->ev->ctl_failed(d, g, why);
 	} else if (cmd == CTL_RESUME) {
 		d->ev->resumed(d, g, &r);
@@ -431,7 +418,29 @@ void guest_stop(struct emberd *d, struct guest *g)
 	if (g->state == G_STOPPING)
 		return;
 	g->state = G_STOPPING;
+	g->stop_sent = mono_ns();
 	kill(g->pid, SIGTERM);
+}
+
+/*
+ * A VMM that outlives its SIGTERM by EMBERD_STOP_MAX_MS (a vCPU stuck in the
+ * kernel, a hung exit path) is killed: a guest left in G_STOPPING would hold
+ * its app's slot, tap and memory, and keep a deploy from ever retrying.
+ */
+void guest_stop_tick(struct emberd *d, uint64_t now)
+{
+	for (struct eapp *a = d->apps; a; a = a->next)
+		for (struct guest *g = a->guests; g; g = g->next) {
+			if (g->state != G_STOPPING || !g->stop_sent ||
+			    now - g->stop_sent < EMBERD_STOP_MAX_MS * 1000000ull)
+				continue;
+			log_err("app %s: guest %u (pid %d) still running %u ms after SIGTERM: "
+				"SIGKILL",
+				app_name(a), g->id, (int)g->pid, EMBERD_STOP_MAX_MS);
+			/* By pidfd: an adopted VMM's PID is not ours to reuse-check. */
+			syscall(SYS_pidfd_send_signal, g->pidw.fd, SIGKILL, NULL, 0);
+			g->stop_sent = 0; /* once: its pidfd reports the exit */
+		}
 }
 
 /* Shutdown: SIGTERM every VMM of (a), wait up to 3 s, then SIGKILL. */

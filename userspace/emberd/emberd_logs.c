@@ -33,9 +33,9 @@ static void cons_path(const struct eapp *a, const struct cons *c, char *buf, siz
 static void cons_name(const struct eapp *a, const struct cons *c, char *buf, size_t len)
 {
 	if (c->boot)
-		snprintf(buf, len, "%s-boot", a->name);
+		snprintf(buf, len, "%s-boot", app_name(a));
 	else
-		snprintf(buf, len, "%s-%u", a->name, c->id);
+		snprintf(buf, len, "%s-%u", app_name(a), c->id);
 }
 
 /* Writes (c)'s last (tail) lines to (f); a file that is not there (a guest
@@ -144,7 +144,7 @@ static int logs_one(FILE *f, const struct eapp *a, const char *inst, unsigned in
 	struct cons c = {0};
 	char path[PATH_MAX + 32];
 	bool known = false;
-	int k = console_instance_parse(a->name, inst, &c.id);
+	int k = console_instance_parse(app_name(a), inst, &c.id);
 
 	if (k < 0)
 		return -ENOENT;
@@ -164,7 +164,7 @@ static int logs_one(FILE *f, const struct eapp *a, const char *inst, unsigned in
 
 int emberd_logs(void *ctx, const char *name, const struct api_logs_query *q, struct api_reply *rep)
 {
-	struct eapp *a = pool_app_by_name(ctx, name);
+	struct eapp *a = app_by_name(ctx, name);
 	size_t n = 0;
 	char *buf = NULL;
 	FILE *f;

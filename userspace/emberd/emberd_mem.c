@@ -71,7 +71,7 @@ void mem_tick(struct emberd *d, uint64_t now)
 	v = victim_of(lru);
 	lru->evicted = true;
 	guest_stop(d, v);
-	pool_standby_sync(d, lru);
+	app_standby_sync(d, lru);
 	log_info("memory pressure: app %s: paused guest %u stopped (app idle the longest)",
-		 lru->name, v->id);
+		 app_name(lru), v->id);
 }

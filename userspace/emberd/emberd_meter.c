@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../vmm/fileio.h"
 #include "emberd.h"
 
 #define METER_PERIOD_NS 1000000000ull
@@ -117,7 +118,7 @@ static void sample_app(struct emberd *d, struct eapp *a)
 	struct app_meter *m = &a->meter;
 	struct dp_counters c;
 
-	if (dp_app_counters(d->dp, a->id, &c))
+	if (dp_app_counters(d->dp, app_id(a), &c))
 		return;
 	/* Counters below the baseline: the maps were made anew (a start that
 	 * found no pins). What was counted so far is carried over. */
@@ -220,12 +221,12 @@ void meter_save(struct eapp *a)
 	text = meter_record_dump(&r);
 	free(r.guests);
 	snprintf(path, sizeof(path), "%s/meter.json", a->dir);
-	rc = text ? state_write_file(path, text, false) : -ENOMEM;
+	rc = text ? file_replace_buf(path, 0644, false, text, strlen(text)) : -ENOMEM;
 	free(text);
 	if (rc)
 		log_err("app %s: writing %s: %s (metering since the last save would not survive "
 			"a restart)",
-			a->name, path, strerror(-rc));
+			app_name(a), path, strerror(-rc));
 }
 
 static struct guest *guest_by_id(struct eapp *a, unsigned int id)
@@ -248,15 +249,15 @@ void meter_restore(struct eapp *a)
 	f = fopen(path, "re");
 	if (!f) {
 		if (errno != ENOENT)
-			log_err("app %s: %s: %s: metering starts from zero", a->name, path,
+			log_err("app %s: %s: %s: metering starts from zero", app_name(a), path,
 				strerror(errno));
 		return;
 	}
 	rc = meter_record_read(f, &r, err, sizeof(err));
 	fclose(f);
 	if (rc) {
-		log_err("app %s: %s is not usable (%s): metering starts from zero", a->name, path,
-			err);
+		log_err("app %s: %s is not usable (%s): metering starts from zero", app_name(a),
+			path, err);
 		return;
 	}
 	m->gone = r.gone;
@@ -285,7 +286,7 @@ void meter_restore(struct eapp *a)
 		totals_add(&m->gone, t);
 	}
 	meter_record_free(&r);
-	log_dbg("app %s: metering restored from %s", a->name, path);
+	log_dbg("app %s: metering restored from %s", app_name(a), path);
 }
 
 void meter_guest_route(struct emberd *d, struct guest *g, int slot)
@@ -339,7 +340,7 @@ void meter_app_totals(const struct eapp *a, struct meter_totals *t)
 void meter_instance_id(const struct guest *g, char *buf, size_t len)
 {
 	if (g->state == G_BOOTING)
-		snprintf(buf, len, "%s-boot", g->app->name);
+		snprintf(buf, len, "%s-boot", app_name(g->app));
 	else
-		snprintf(buf, len, "%s-%u", g->app->name, g->id);
+		snprintf(buf, len, "%s-%u", app_name(g->app), g->id);
 }

@@ -56,12 +56,12 @@ static void family_out(FILE *f, struct emberd *d, const struct family *fm, bool 
 
 		if (!per_guest) {
 			meter_app_totals(a, &t);
-			prom_sample(f, name, &(struct prom_label){"app", a->name}, 1, field(&t, fm),
-				    fm->dec);
+			prom_sample(f, name, &(struct prom_label){"app", app_name(a)}, 1,
+				    field(&t, fm), fm->dec);
 			continue;
 		}
 		for (const struct guest *g = a->guests; g; g = g->next) {
-			struct prom_label l[] = {{"app", a->name}, {"guest", inst}};
+			struct prom_label l[] = {{"app", app_name(a)}, {"guest", inst}};
 
 			meter_instance_id(g, inst, sizeof(inst));
 			prom_sample(f, name, l, 2, field(&g->meter.t, fm), fm->dec);
@@ -88,7 +88,7 @@ static void dataplane_out(FILE *f, struct emberd *d)
 	for (size_t i = 0; i < sizeof(dp) / sizeof(dp[0]); i++) {
 		prom_family(f, dp[i].name, "counter", dp[i].help);
 		for (struct eapp *a = d->apps; a; a = a->next)
-			prom_sample(f, dp[i].name, &(struct prom_label){"app", a->name}, 1,
+			prom_sample(f, dp[i].name, &(struct prom_label){"app", app_name(a)}, 1,
 				    *(const uint64_t *)((const char *)&a->meter.dp + dp[i].off), 0);
 	}
 }
@@ -108,7 +108,8 @@ static void wakes_out(FILE *f, struct emberd *d)
 		};
 
 		for (int t = 0; t < WAKE_TIERS; t++) {
-			struct prom_label l[] = {{"app", a->name}, {"tier", wake_tier_names[t]}};
+			struct prom_label l[] = {{"app", app_name(a)},
+						 {"tier", wake_tier_names[t]}};
 
 			prom_sample(f, "ember_app_wakes_total", l, 2, n[t], 0);
 		}
@@ -116,13 +117,13 @@ static void wakes_out(FILE *f, struct emberd *d)
 	prom_family(f, "ember_app_wakes_missed_total", "counter",
 		    "Wake events that found no paused guest to resume.");
 	for (struct eapp *a = d->apps; a; a = a->next)
-		prom_sample(f, "ember_app_wakes_missed_total", &(struct prom_label){"app", a->name},
-			    1, a->wakes_missed, 0);
+		prom_sample(f, "ember_app_wakes_missed_total",
+			    &(struct prom_label){"app", app_name(a)}, 1, a->wakes_missed, 0);
 	prom_family(f, h, "histogram",
 		    "Wake latency from the router's event to the guest's first packet "
 		    "(to=first_packet) or to ember-vmm's resumed answer (to=resumed).");
 	for (struct eapp *a = d->apps; a; a = a->next) {
-		struct prom_label l[] = {{"app", a->name}, {"to", to[0]}};
+		struct prom_label l[] = {{"app", app_name(a)}, {"to", to[0]}};
 
 		prom_histogram(f, h, l, 2, &a->meter.to_first);
 		l[1].value = to[1];
@@ -141,7 +142,8 @@ static void states_out(FILE *f, struct emberd *d)
 		for (const struct guest *g = a->guests; g; g = g->next)
 			n[g->state]++;
 		for (int s = G_BOOTING; s <= G_DRAINING; s++) {
-			struct prom_label l[] = {{"app", a->name}, {"state", guest_state_name(s)}};
+			struct prom_label l[] = {{"app", app_name(a)},
+						 {"state", guest_state_name(s)}};
 
 			prom_sample(f, "ember_app_guests", l, 2, n[s], 0);
 		}
@@ -152,7 +154,7 @@ static void states_out(FILE *f, struct emberd *d)
 	prom_family(f, "ember_guest_state", "gauge", "1 for the guest's current state.");
 	for (struct eapp *a = d->apps; a; a = a->next)
 		for (const struct guest *g = a->guests; g; g = g->next) {
-			struct prom_label l[] = {{"app", a->name},
+			struct prom_label l[] = {{"app", app_name(a)},
 						 {"guest", inst},
 						 {"state", guest_state_name(g->state)}};
 
@@ -165,10 +167,10 @@ static void states_out(FILE *f, struct emberd *d)
 		"go by. Only guests in the dataplane (live, draining).");
 	for (struct eapp *a = d->apps; a; a = a->next)
 		for (const struct guest *g = a->guests; g; g = g->next) {
-			struct prom_label l[] = {{"app", a->name}, {"guest", inst}};
+			struct prom_label l[] = {{"app", app_name(a)}, {"guest", inst}};
 			uint64_t n;
 
-			if (guest_flows(d, g, &n))
+			if (app_guest_flows(d, g, &n))
 				continue;
 			meter_instance_id(g, inst, sizeof(inst));
 			prom_sample(f, "ember_guest_active_flows", l, 2, n, 0);

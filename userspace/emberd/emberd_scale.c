@@ -19,14 +19,6 @@
  *   last one goes by its idle timeout). A guest with flows is never taken:
  *   the dataplane cannot move an established TCP flow.
  */
-int guest_flows(struct emberd *d, const struct guest *g, uint64_t *n)
-{
-	if (g->slot >= 0 && !dp_guest_load(d->dp, (uint32_t)g->slot, n))
-		return 0;
-	*n = 0;
-	return -1;
-}
-
 void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
 {
 	const struct app_spec *s = &a->entry->spec;
@@ -42,7 +34,7 @@ void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
 			continue;
 		if (g->wake)
 			return; /* a wake or a scale-out in flight: decide after it */
-		guest_flows(d, g, &load);
+		app_guest_flows(d, g, &load);
 		live++;
 		total += load;
 		if (load < least) {
@@ -54,12 +46,12 @@ void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
 		return;
 	if (total > (uint64_t)s->target_concurrency * live) {
 		a->low_since = 0;
-		if (live >= s->max_instances || !spare || pool_activate_scale(d, spare))
+		if (live >= s->max_instances || !spare || wake_scale_out(d, spare))
 			return;
 		a->scale_outs++;
 		log_info("app %s: scale out: %" PRIu64 " active flows on %u guest(s), target %u "
 			 "each: guest %u live",
-			 a->name, total, live, s->target_concurrency, spare->id);
+			 app_name(a), total, live, s->target_concurrency, spare->id);
 		return;
 	}
 	if (live <= 1 || live <= s->min_instances || least ||
@@ -75,6 +67,6 @@ void autoscale(struct emberd *d, struct eapp *a, uint64_t now)
 	a->scale_ins++;
 	log_info("app %s: scale in: %" PRIu64 " active flows on %u guest(s), target %u each: "
 		 "guest %u out",
-		 a->name, total, live, s->target_concurrency, idlest->id);
-	pool_guest_sleep(d, a, idlest);
+		 app_name(a), total, live, s->target_concurrency, idlest->id);
+	app_guest_sleep(d, a, idlest);
 }

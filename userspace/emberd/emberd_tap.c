@@ -84,16 +84,16 @@ int spare_tap_open(struct emberd *d, struct eapp *a)
 	int fd = tap_open(++d->next_guest, a->spare_tap, &a->spare_ifindex);
 
 	if (fd < 0) {
-		log_err("app %s: creating a spare tap: %s", a->name, strerror(-fd));
+		log_err("app %s: creating a spare tap: %s", app_name(a), strerror(-fd));
 		return fd;
 	}
 	if (dp_attach_guest(d->dp, a->spare_ifindex, DP_XDP_AUTO, &used)) {
-		log_err("app %s: spare tap %s: %s", a->name, a->spare_tap, dp_errmsg(d->dp));
+		log_err("app %s: spare tap %s: %s", app_name(a), a->spare_tap, dp_errmsg(d->dp));
 		close(fd);
 		return -EIO;
 	}
 	a->spare_fd = fd;
-	log_dbg("app %s: spare tap %s (ifindex %d)", a->name, a->spare_tap, a->spare_ifindex);
+	log_dbg("app %s: spare tap %s (ifindex %d)", app_name(a), a->spare_tap, a->spare_ifindex);
 	return 0;
 }
 

@@ -43,7 +43,7 @@ int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec
 
 	if (a->state != APP_READY || a->prev) {
 		app_fail(err, "", "app %s is %s: a new version can be deployed once it is ready",
-			 a->name, a->prev ? "deploying a new version" : "not ready");
+			 app_name(a), a->prev ? "deploying a new version" : "not ready");
 		return -EBUSY;
 	}
 	prev = malloc(sizeof(*prev));
@@ -69,7 +69,7 @@ int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec
 		return -EIO;
 	}
 	log_info("app %s: deploying version %" PRIu64 " (version %" PRIu64 " serves meanwhile)",
-		 a->name, ne->version, a->prev_version);
+		 app_name(a), ne->version, a->prev_version);
 	return 0;
 }
 
@@ -80,7 +80,7 @@ void version_fail(struct emberd *d, struct eapp *a, const char *why)
 
 	snprintf(a->error, sizeof(a->error), "version %" PRIu64 " not deployed: %.200s", failed,
 		 why);
-	log_err("app %s: %s; version %" PRIu64 " goes on serving", a->name, a->error,
+	log_err("app %s: %s; version %" PRIu64 " goes on serving", app_name(a), a->error,
 		a->prev_version);
 	e->spec = *a->prev;
 	e->version = a->prev_version;
@@ -116,13 +116,13 @@ static void services_switch(struct emberd *d, struct eapp *a)
 		for (unsigned int j = 0; j < now->nservices && !kept; j++)
 			kept = app_service_equal(&a->prev->services[i], &now->services[j]);
 		if (!kept) {
-			struct dp_service svc = pool_dp_service(&a->prev->services[i]);
+			struct dp_service svc = app_dp_service(&a->prev->services[i]);
 
 			dp_service_del(d->dp, &svc);
 		}
 	}
-	if (pool_services_add(d, a))
-		log_err("app %s: the new version's services: %s", a->name, dp_errmsg(d->dp));
+	if (app_services_add(d, a))
+		log_err("app %s: the new version's services: %s", app_name(a), dp_errmsg(d->dp));
 }
 
 void version_switch(struct emberd *d, struct eapp *a, struct guest *g)
@@ -134,8 +134,8 @@ void version_switch(struct emberd *d, struct eapp *a, struct guest *g)
 	services_switch(d, a);
 	for (struct guest *x = a->guests; x; x = x->next)
 		live += x->version != a->version && x->state == G_LIVE;
-	if (live && pool_activate_scale(d, g))
-		log_err("app %s: the new version's guest %u did not go live", a->name, g->id);
+	if (live && wake_scale_out(d, g))
+		log_err("app %s: the new version's guest %u did not go live", app_name(a), g->id);
 	for (struct guest *x = a->guests; x; x = x->next) {
 		if (x->version == a->version)
 			continue;
@@ -152,11 +152,11 @@ void version_switch(struct emberd *d, struct eapp *a, struct guest *g)
 	free(a->prev);
 	a->prev = NULL;
 	a->prune = true;
-	pool_standby_sync(d, a);
+	app_standby_sync(d, a);
 	state_app_save(a);
 	log_info("app %s: version %" PRIu64 " serves (guest %u %s); %u guest(s) of older versions "
 		 "draining",
-		 a->name, a->version, g->id, live ? "live" : "paused", drained);
+		 app_name(a), a->version, g->id, live ? "live" : "paused", drained);
 }
 
 /* Snapshots of versions no guest runs from any more, other than the one
@@ -177,7 +177,7 @@ static void prune(struct eapp *a)
 
 		if (sscanf(de->d_name, "snap-v%" SCNu64, &v) == 1 && v != a->version) {
 			state_snap_remove(a, v);
-			log_dbg("app %s: snapshot of version %" PRIu64 " removed", a->name, v);
+			log_dbg("app %s: snapshot of version %" PRIu64 " removed", app_name(a), v);
 		}
 	}
 	closedir(dh);
@@ -197,12 +197,12 @@ void version_tick(struct emberd *d, struct eapp *a, uint64_t now)
 		}
 		if (g->state != G_DRAINING)
 			continue;
-		guest_flows(d, g, &load);
+		app_guest_flows(d, g, &load);
 		if (load && now - g->drain_since < EMBERD_DRAIN_MAX_MS * 1000000ull)
 			continue;
 		log_info("app %s: guest %u of version %" PRIu64 " drained (%" PRIu64
 			 " flows left): stopped",
-			 a->name, g->id, g->version, load);
+			 app_name(a), g->id, g->version, load);
 		guest_stop(d, g);
 	}
 	if (a->prune && !a->prev) /* not while a new version boots beside */

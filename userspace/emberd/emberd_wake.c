@@ -19,7 +19,7 @@ static uint64_t us(uint64_t from, uint64_t to)
 
 /* The tick: 1 ms while a wake waits for its first packet, the autoscaler's
  * period while any guest is live, else EMBERD_TICK_MS (refills, timeouts). */
-void tick_update(struct emberd *d)
+void wake_tick_update(struct emberd *d)
 {
 	bool live = false;
 
@@ -37,7 +37,7 @@ void wake_report(struct emberd *d, struct guest *g)
 	if (w->scale) {
 		log_info("scale-out app=%s guest=%u sent->running=%" PRIu64
 			 "us running->ok=%" PRIu64 "us",
-			 a->name, g->id, us(w->sent, w->running), us(w->running, w->ok));
+			 app_name(a), g->id, us(w->sent, w->running), us(w->running, w->ok));
 	} else {
 		char t3[96] = "";
 
@@ -47,9 +47,9 @@ void wake_report(struct emberd *d, struct guest *g)
 		log_info("wake app=%s guest=%u tier=%s event->recv=%" PRIu64
 			 "us recv->resume_sent=%" PRIu64 "us%s sent->running=%" PRIu64
 			 "us running->ok=%" PRIu64 "us event->first_pkt=%s%" PRIu64 "us",
-			 a->name, g->id, wake_tier_names[wake_tier_of(w)], us(w->event, w->recv),
-			 us(w->recv, w->sent), t3, us(w->sent, w->running), us(w->running, w->ok),
-			 w->first ? "" : "none/", us(w->event, w->first));
+			 app_name(a), g->id, wake_tier_names[wake_tier_of(w)],
+			 us(w->event, w->recv), us(w->recv, w->sent), t3, us(w->sent, w->running),
+			 us(w->running, w->ok), w->first ? "" : "none/", us(w->event, w->first));
 		a->last_wake = *w;
 		meter_wake(a, w);
 	}
@@ -57,33 +57,16 @@ void wake_report(struct emberd *d, struct guest *g)
 	g->wake = NULL;
 	if (d->fast_ticks)
 		d->fast_ticks--;
-	tick_update(d);
-}
-
-/* (g) into its app's live set in the dataplane, on (slot). */
-int guest_route(struct emberd *d, struct guest *g, int slot)
-{
-	static const uint8_t mac[6] = EMBERD_GUEST_MAC;
-	struct dp_guest dg = {.app_id = g->app->id, .tap_ifindex = g->ifindex};
-
-	memcpy(dg.mac, mac, 6);
-	inet_pton(AF_INET, EMBERD_GUEST_IP, dg.ip4);
-	inet_pton(AF_INET6, EMBERD_GUEST_IP6, dg.ip6);
-	meter_guest_route(d, g, slot);
-	if (dp_guest_add(d->dp, (uint32_t)slot, &dg)) {
-		log_err("guest %u: dp_guest_add: %s", g->id, dp_errmsg(d->dp));
-		return -EIO;
-	}
-	return 0;
+	wake_tick_update(d);
 }
 
 /* Resumes (g) and makes it a live guest. The dataplane entry is written
  * right after the resume command: frames that reach the tap in between
  * queue in the guest's RX ring either way. */
-int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t recv)
+int wake_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t recv)
 {
 	struct dp_counters c = {0};
-	int slot = pool_slot_alloc(d);
+	int slot = app_slot_alloc(d);
 
 	if (slot < 0)
 		return -ENOSPC;
@@ -99,7 +82,7 @@ int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t r
 	g->wake->event = event ? event : recv;
 	g->wake->recv = recv;
 	g->wake->guest = g->id;
-	if (guest_route(d, g, slot)) {
+	if (app_route_guest(d, g, slot)) {
 		d->slot_used[slot] = 0;
 		guest_stop(d, g);
 		return -EIO;
@@ -112,7 +95,7 @@ int guest_activate(struct emberd *d, struct guest *g, uint64_t event, uint64_t r
 	g->app->last_used = g->live_since;
 	state_guest_save(d, g);
 	d->fast_ticks++;
-	tick_update(d);
+	wake_tick_update(d);
 	return 0;
 }
 
@@ -129,16 +112,16 @@ static int wake_restore(struct emberd *d, struct eapp *a, uint64_t event, uint64
 		return 0;
 	a->guests->t3_event = event ? event : recv;
 	a->guests->t3_recv = recv;
-	log_dbg("app %s: wake: restoring guest %u onto the spare tap %s", a->name, a->guests->id,
-		a->guests->tap);
+	log_dbg("app %s: wake: restoring guest %u onto the spare tap %s", app_name(a),
+		a->guests->id, a->guests->tap);
 	return 1;
 }
 
-int pool_wake(void *ctx, const struct dp_wake_event *ev)
+int wake_event(void *ctx, const struct dp_wake_event *ev)
 {
 	uint64_t recv = mono_ns();
 	struct emberd *d = ctx;
-	struct eapp *a = pool_app_by_id(d, ev->app_id);
+	struct eapp *a = app_by_id(d, ev->app_id);
 	struct guest *pick = NULL;
 
 	if (!a || a->state != APP_READY) {
@@ -154,7 +137,7 @@ int pool_wake(void *ctx, const struct dp_wake_event *ev)
 		if (!pick || (ev->standby_ifindex && g->ifindex == ev->standby_ifindex))
 			pick = g;
 	}
-	if (pick && !guest_activate(d, pick, ev->ts_ns, recv)) {
+	if (pick && !wake_activate(d, pick, ev->ts_ns, recv)) {
 		a->wakes++;
 		return 0;
 	}
@@ -164,18 +147,18 @@ int pool_wake(void *ctx, const struct dp_wake_event *ev)
 		a->wakes_restore++;
 		return 0;
 	case 2:
-		log_dbg("app %s: wake event while its tier-3 restore runs", a->name);
+		log_dbg("app %s: wake event while its tier-3 restore runs", app_name(a));
 		return 0;
 	}
 	a->wakes++;
 	a->wakes_missed++;
 	log_err("app %s: wake with no paused guest to resume and no spare tap to restore on "
 		"(the router re-arms)",
-		a->name);
+		app_name(a));
 	return 0;
 }
 
-void pool_guest_resumed(struct emberd *d, struct guest *g, const struct ctl_reply *r)
+void wake_resumed(struct emberd *d, struct guest *g, const struct ctl_reply *r)
 {
 	if (!g->wake)
 		return;
@@ -183,4 +166,13 @@ void pool_guest_resumed(struct emberd *d, struct guest *g, const struct ctl_repl
 	g->wake->running = r->mono_ns;
 	if (g->wake->first || g->wake->scale)
 		wake_report(d, g);
+}
+
+int wake_scale_out(struct emberd *d, struct guest *g)
+{
+	int rc = wake_activate(d, g, 0, mono_ns());
+
+	if (!rc)
+		g->wake->scale = true;
+	return rc;
 }

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Build rules for vmm/guest/ (included by the top-level Makefile).
 
-# ---- guest kernel (owner: kernel helper) ------------------------------------
+# ---- guest kernel
 # vmm/guest/kernel/build.sh does the caching itself (keyed by a hash of its
 # inputs), so it runs on every `make guest` and returns in seconds when cached.
 GUEST_KERNEL_DEPS := vmm/guest/kernel/build.sh vmm/guest/kernel/ember.config \
@@ -16,7 +16,7 @@ $(OUT)/guest/vmlinux $(OUT)/guest/bzImage: guest-kernel
 guest: guest-kernel
 # ---- end guest kernel --------------------------------------------------------
 
-# ---- ember-init, ember-demo, initramfs (owner: guest-init helper) -----------
+# ---- ember-init, ember-demo, initramfs
 # Static binaries for the guest go to build/guest/, not build/bin/. They are
 # stripped: every byte of the initramfs is unpacked by the (emulated, slow)
 # guest kernel.

@@ -320,7 +320,7 @@ static const struct virtio_dev_ops net_ops = {
 	.restore = net_restore,
 };
 
-static int tap_open(const char *name, bool *vnet_hdr)
+static int tap_attach(const char *name, bool *vnet_hdr)
 {
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
 	int fd, err;
@@ -384,7 +384,7 @@ int virtio_net_create(struct vm *vm, const struct virtio_net_opts *o)
 		goto fail;
 	n->tap = -1;
 	err = o->tap_fd >= 0 ? tap_check(o->tap_fd, &n->vnet_hdr)
-	      : o->tap_name  ? tap_open(o->tap_name, &n->vnet_hdr)
+	      : o->tap_name  ? tap_attach(o->tap_name, &n->vnet_hdr)
 			     : -EINVAL;
 	if (err < 0) {
 		set_error(o,

@@ -88,6 +88,7 @@ static void on_tick(struct emberd *d, struct watch *w, uint32_t events)
 	if (read(w->fd, &n, sizeof(n)) != sizeof(n))
 		return;
 	pool_tick(d);
+	guest_stop_tick(d, mono_ns());
 	if (mono_ns() - d->host_sync_ns > EMBERD_HOST_SYNC_MS * 1000000ull)
 		host_addrs_sync(d);
 }
@@ -265,7 +266,7 @@ static int setup_dp(struct emberd *d)
 		}
 		log_info("router attached to %s in %s mode", d->o.ingress, dp_mode_name(d->mode));
 	}
-	rc = dp_events_open(d->dp, pool_wake, d);
+	rc = dp_events_open(d->dp, wake_event, d);
 	if (rc) {
 		log_err("opening the wake ring buffer: %s", dp_errmsg(d->dp));
 		return rc;
@@ -409,7 +410,7 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = setup_dp(&d);
 	if (!rc)
-		rc = state_adopt(&d);
+		rc = adopt_all(&d);
 	if (!rc)
 		host_addrs_sync(&d);
 	if (rc)
