@@ -49,6 +49,8 @@ include vmm/Build.mk
 include vmm/guest/Build.mk
 include bpf/Build.mk
 include userspace/Build.mk
+include userspace/image/Build.mk
+include $(filter-out userspace/image/Build.mk,$(wildcard userspace/image/*.mk))
 include tests/Build.mk
 include bench/Build.mk
 
@@ -68,7 +70,8 @@ all: $(ALL_BINS) $(TESTS) $(BENCHES)
 DEB_PKGS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	libcmocka-dev linux-source-6.1 flex bison bc libssl-dev \
 	busybox-static cpio iproute2 qemu-system-x86 xdp-tools e2fsprogs \
-	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev curl jq xz-utils
+	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev curl jq xz-utils \
+	libarchive-dev erofs-utils
 
 deps:
 	$(Q)missing=; for p in $(DEB_PKGS); do \
