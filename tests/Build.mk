@@ -265,6 +265,7 @@ $(TESTBIN)/emberd_peer: $(OBJ)/tests/netns/emberd_peer.o $(OBJ)/tests/netns/nsli
 	$(Q)$(CC) $(LDFLAGS) $^ $(DP_LIBS) -o $@
 
 EMBERD_TESTS := $(addprefix tests/netns/,emberd.sh emberd_scale.sh emberd_load.sh emberd_vmm_version.sh \
+	emberd_rootfs.sh \
 	emberd_cycles.sh emberd_evict.sh)
 $(EMBERD_TESTS): $(BIN)/emberd $(TESTBIN)/emberd_peer
 

@@ -323,6 +323,12 @@ static inline uint32_t app_id(const struct eapp *a)
 {
 	return a->entry->id;
 }
+/* The spec a guest of (version) was booted from: the previous one while a
+ * new version deploys (its clones are still restored), else the entry's. */
+static inline const struct app_spec *app_spec_of_version(const struct eapp *a, uint64_t version)
+{
+	return a->prev && version == a->prev_version ? a->prev : &a->entry->spec;
+}
 struct eapp *app_by_name(struct emberd *d, const char *name);
 struct eapp *app_by_id(struct emberd *d, uint32_t id);
 /* How many of (a)'s guests are in state (s). */

@@ -199,9 +199,11 @@ int guest_boot(struct emberd *d, struct eapp *a)
 int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 {
 	char snap[PATH_MAX + 8], cons[PATH_MAX + 32], evs[PATH_MAX + 32], ctl[128];
+	char disk[APP_PATH_MAX + 8], *argv[24];
 	struct guest *g = guest_new(d, a);
+	const struct app_spec *s;
 	enum dp_xdp_mode used;
-	int sv[2] = {-1, -1}, tap = -1, rc;
+	int sv[2] = {-1, -1}, tap = -1, rc, n = 0;
 
 	if (!g)
 		return -ENOMEM;
@@ -212,23 +214,20 @@ int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 	snprintf(evs, sizeof(evs), "%s/g%u.events", a->dir, g->id);
 	/* fd 4 is the channel; the socket is how a restarted emberd reconnects. */
 	state_ctl_path(d, g->id, ctl, sizeof(ctl));
-	char *argv[] = {(char *)d->o.vmm,
-			"restore",
-			"--snapshot-dir",
-			snap,
-			"--net",
-			"fd=3",
-			"--paused",
-			"--control-fd",
-			"4",
-			"--console",
-			cons,
-			"--events",
-			evs,
-			ctl[0] ? "--control" : NULL,
-			ctl,
-			NULL};
-
+	s = app_spec_of_version(a, g->version);
+	argv[n++] = (char *)d->o.vmm, argv[n++] = "restore";
+	argv[n++] = "--snapshot-dir", argv[n++] = snap;
+	argv[n++] = "--net", argv[n++] = "fd=3";
+	/* The disk the boot had, as it had it: the VMM checks it is the same. */
+	if (s->image.rootfs[0]) {
+		snprintf(disk, sizeof(disk), "%s,ro", s->image.rootfs);
+		argv[n++] = "--disk", argv[n++] = disk;
+	}
+	argv[n++] = "--paused", argv[n++] = "--control-fd", argv[n++] = "4";
+	argv[n++] = "--console", argv[n++] = cons, argv[n++] = "--events", argv[n++] = evs;
+	if (ctl[0])
+		argv[n++] = "--control", argv[n++] = ctl;
+	argv[n] = NULL;
 	if (on_spare) { /* the spare tap is the VMM's now, its guest program on it */
 		tap = a->spare_fd;
 		g->ifindex = a->spare_ifindex;
