@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The image library's content-addressed blob store and SHA-256 digests
 # (userspace/image/store.c, digest.c) and their unit test.
-IMG_STORE_OBJS := $(OBJ)/userspace/image/digest.o $(OBJ)/userspace/image/store.o
+IMG_STORE_OBJS := $(addprefix $(OBJ)/userspace/image/,digest.o store.o store_refs.o)
 IMG_STORE_LIBS := $(shell pkg-config --libs libcrypto jansson 2>/dev/null || echo -lcrypto -ljansson)
 
 IMAGE_OBJS += $(IMG_STORE_OBJS)
