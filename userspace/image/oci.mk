@@ -3,7 +3,7 @@
 # (userspace/image/{oci,oci_config,oci_docker,oci_json,ref,user}.c), and their
 # unit test. Pure C over jansson: no root, no network.
 OCI_OBJS := $(addprefix $(OBJ)/userspace/image/,oci.o oci_config.o oci_docker.o oci_json.o \
-	ref.o)
+	ref.o user.o)
 OCI_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
 OCI_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
