@@ -9,3 +9,14 @@ OCI_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 IMAGE_OBJS += $(OCI_OBJS)
 $(OCI_OBJS): CFLAGS += $(OCI_CFLAGS)
+
+OCI_TEST_OBJS := $(addprefix $(OBJ)/tests/unit/,test_image_oci.o test_image_oci_config.o \
+	test_image_ref_user.o)
+$(OCI_TEST_OBJS): CFLAGS += -Iuserspace $(OCI_CFLAGS)
+
+$(TESTBIN)/test_image_oci: $(OCI_TEST_OBJS) $(OCI_OBJS) $(OBJ)/userspace/image/img_err.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ $(OCI_LIBS) -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_image_oci
