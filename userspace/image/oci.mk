@@ -8,6 +8,7 @@ OCI_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
 OCI_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 IMAGE_OBJS += $(OCI_OBJS)
+IMAGE_LIBS += $(OCI_LIBS)
 $(OCI_OBJS): CFLAGS += $(OCI_CFLAGS)
 
 OCI_TEST_OBJS := $(addprefix $(OBJ)/tests/unit/,test_image_oci.o test_image_oci_config.o \
