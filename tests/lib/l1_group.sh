@@ -25,13 +25,18 @@ l1_group() {
 			tests/lib/nested.sh tests/lib/l1_inner.sh "$results" "${todo[@]}"
 		rc=$?
 		L1_BOOTS=$((L1_BOOTS + 1))
-		n=0
+		n=0 again=""
 		while read -r name trc secs; do
 			[ -n "$secs" ] || continue # a line cut short by the L1's end
-			tally "$name" "$trc"
 			n=$((n + 1))
+			if boot_reset "$name" "$trc"; then
+				again=${todo[n - 1]}
+				continue # not tallied: it runs again
+			fi
+			tally "$name" "$trc"
 		done <"$results"
 		todo=("${todo[@]:n}")
+		[ -n "$again" ] && todo=("$again" "${todo[@]}")
 		[ ${#todo[@]} -gt 0 ] || break
 		first=$(basename "${todo[0]}")
 		case $rc in
@@ -56,11 +61,27 @@ l1_group() {
 	done
 }
 
+# boot_reset NAME RC: true (and counted) when test NAME failed only because
+# its guest reset before printing anything (tests/lib/guest.sh's
+# EMBER-BOOT-RESET line) and has not been given its one more try yet. Seen
+# under nested TCG only, about once in a dozen full runs (docs/testing.md);
+# a second one fails the test.
+L1_BOOT_RESETS=0
+boot_reset() {
+	[ "$2" != 0 ] && [ "$2" != 77 ] || return 1
+	grep -q '^EMBER-BOOT-RESET' "$EMBER_TEST_LOGS/$1.log" 2>/dev/null || return 1
+	[[ " ${L1_RETRIED[*]} " != *" $1 "* ]] || return 1
+	L1_RETRIED+=("$1")
+	L1_BOOT_RESETS=$((L1_BOOT_RESETS + 1))
+	echo "  ($1: its guest reset before printing anything, an emulator fault: it runs again in a fresh L1)"
+	sed 's/^/    | /' "$EMBER_TEST_LOGS/$1.log" | tail -n 6
+}
+
 # l1_summary: how many L1 VMs the guest tests took, their boot time, retries.
 l1_summary() {
 	local up
 	up=$(awk '$1 == "up" {t += $2} END {printf "%.0f", t}' "$EMBER_TEST_LOGS/l1-events")
-	echo "L1 VMs: $L1_BOOTS booted (${up} s to boot in all), $L1_FAILS L1 failure(s)," \
+	echo "L1 VMs: $L1_BOOTS booted (${up} s to boot in all), $L1_FAILS L1 failure(s), $L1_BOOT_RESETS guest boot reset(s)," \
 		"${#L1_RETRIED[@]} test(s) retried${L1_RETRIED[*]:+: ${L1_RETRIED[*]}}"
 	sed -n -e 's/^fail /  L1 failure: /p' -e 's/^complaint /  L1 kernel complaint (fresh L1 after it): /p' \
 		"$EMBER_TEST_LOGS/l1-events"
