@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../vmm/fileio.h"
 #include "oci.h"
 #include "rootfs.h"
 
@@ -73,7 +74,6 @@ static double now(void)
 static int read_blob(struct build *b, const char *digest, size_t max, char **buf, size_t *len)
 {
 	uint64_t size;
-	ssize_t n;
 	int fd, rc = store_blob_size(b->st, digest, &size, b->e);
 
 	if (rc)
@@ -85,8 +85,7 @@ static int read_blob(struct build *b, const char *digest, size_t max, char **buf
 	if (fd < 0)
 		return fd;
 	*buf = malloc(size ? size : 1);
-	n = *buf ? read(fd, *buf, size) : -1;
-	rc = !*buf ? -ENOMEM : n < 0 ? -errno : (uint64_t)n != size ? -EIO : 0;
+	rc = *buf ? file_rw_all(fd, false, *buf, size, 0) : -ENOMEM;
 	close(fd);
 	if (!rc) {
 		*len = size;
