@@ -56,19 +56,26 @@ static void blob_set(struct fx_blob *b, char *data, size_t len)
 	assert_int_equal(digest_buf(data, len, b->digest, NULL), 0);
 }
 
-/* A layer tar in memory: (path) holding (text), under its directory. */
-static void layer_tar(struct fx_blob *b, const char *dir, const char *path, const char *text)
+/* A layer tar in memory: (path) holding (text), under its directory; with (big),
+ * a file "data" of that many bytes beside it. */
+static void layer_tar(struct fx_blob *b, const char *dir, const char *path, const char *text,
+		      size_t big)
 {
 	struct archive *a = archive_write_new();
-	char *buf = malloc(FX_TAR_CAP);
+	char *buf = malloc(FX_TAR_CAP + big), *data = calloc(1, big + 1), name[64];
 	size_t used = 0;
 
 	assert_non_null(buf);
+	assert_non_null(data);
 	assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
-	assert_int_equal(archive_write_open_memory(a, buf, FX_TAR_CAP, &used), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_memory(a, buf, FX_TAR_CAP + big, &used), ARCHIVE_OK);
 	entry_add(a, dir, NULL, 0, AE_IFDIR, 0755);
 	entry_add(a, path, text, strlen(text), AE_IFREG, 0755);
+	snprintf(name, sizeof(name), "%s/data", dir);
+	if (big)
+		entry_add(a, name, data, big, AE_IFREG, 0644);
 	assert_int_equal(archive_write_free(a), ARCHIVE_OK);
+	free(data);
 	blob_set(b, buf, used);
 }
 
@@ -160,8 +167,8 @@ void fx_make(struct fx_image *im, const struct fx_opts *o)
 		im->o = *o;
 	if (!im->o.arch)
 		im->o.arch = "amd64";
-	layer_tar(&im->tar[0], "etc", "etc/hello", "hello from the first layer\n");
-	layer_tar(&im->tar[1], "app", "app/run.sh", "#!/bin/sh\necho hi\n");
+	layer_tar(&im->tar[0], "etc", "etc/hello", "hello from the first layer\n", 0);
+	layer_tar(&im->tar[1], "app", "app/run.sh", "#!/bin/sh\necho hi\n", im->o.big);
 	gzip_blob(&im->layer[0], &im->tar[0]);
 	im->layer[1] = im->tar[1];
 	im->layer[1].data = malloc(im->tar[1].len);

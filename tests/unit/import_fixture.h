@@ -25,6 +25,7 @@ struct fx_opts {
 	const char *docker_link;   /* the second layer.tar is a symlink to this; its bytes are in
 				      real/layer.tar */
 	const char *docker_config; /* the config's name in a docker-archive; "<hex>.json" */
+	size_t big;		   /* the second (plain) layer gets a file of this many bytes */
 	bool docker_too;	   /* an oci-archive also has docker's manifest.json (docker 25) */
 };
 

@@ -121,6 +121,8 @@ static void progress(void *ctx, unsigned layer, unsigned layers, uint64_t done, 
 
 	assert_int_equal(layers, 2);
 	assert_true(done <= total);
+	if (layer == p->last_layer) /* each call of a layer a MiB or more after the one before */
+		assert_true(done == total || done >= p->last_done + (1 << 20));
 	p->calls++;
 	p->last_layer = layer;
 	p->last_done = done;
@@ -161,6 +163,27 @@ static void test_layout_import(void **state)
 	assert_int_equal(res.bytes_written, 0);
 	assert_int_equal(res.bytes_skipped, image_bytes(&t->im));
 	assert_int_equal(fx_store_blobs(t->st), 4);
+}
+
+/* A 3 MiB layer is reported as it goes in: about a call a MiB, from both kinds of source. */
+static void test_progress(void **state)
+{
+	struct t *t = *state;
+	struct fx_opts fo = {.big = 3 << 20};
+	struct prog p = {0};
+	struct import_opts o = {.progress = progress, .progress_ctx = &p};
+
+	remake(t, &fo);
+	fx_layout(&t->im, at(t, 0, "layout"));
+	fx_oci_archive(&t->im, at(t, 1, "oci.tar.gz"), true);
+	assert_int_equal(image_import(t->st, t->path[1], NAME, &o, NULL, NULL), 0);
+	assert_in_range(p.calls, 1 + 3, 1 + 4);
+	assert_int_equal(p.last_done, t->im.layer[1].len);
+	assert_int_equal(store_ref_del(t->st, NAME, NULL), 0);
+	assert_int_equal(store_blob_remove(t->st, t->im.layer[1].digest, NULL), 0);
+	p = (struct prog){0};
+	assert_int_equal(image_import(t->st, t->path[0], NAME, &o, NULL, NULL), 0);
+	assert_in_range(p.calls, 1 + 3, 1 + 4);
 }
 
 /* The docker import's manifest, read back: its layers are the diff_ids. */
@@ -454,6 +477,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_layout_import),
 		T(test_three_forms_agree),
+		T(test_progress),
 		T(test_docker_save_both),
 		T(test_docker_symlinked_layer),
 		T(test_names),
