@@ -56,6 +56,7 @@ base_slice /usr/sbin $((share * 8 / 100))
 base_slice /usr/bin $((share * 30 / 100))
 base_slice /usr/lib/x86_64-linux-gnu $((share * 43 / 100))
 base_slice /usr/share $((share * 15 / 100))
+echo "kvm=none" # host tools only, no guest
 echo "tree_bytes=$(du -sb --apparent-size "$ROOT" | cut -f1)"
 echo "tree_files=$(find "$ROOT" | wc -l)"
 [ -x "$ROOT/usr/bin/redis-server" ] && echo "tree_has_redis=1" || echo "tree_has_redis=0"

@@ -5,6 +5,7 @@ IMG_STORE_OBJS := $(addprefix $(OBJ)/userspace/image/,digest.o store.o store_ref
 IMG_STORE_LIBS := $(shell pkg-config --libs libcrypto jansson 2>/dev/null || echo -lcrypto -ljansson)
 
 IMAGE_OBJS += $(IMG_STORE_OBJS)
+IMAGE_LIBS += $(IMG_STORE_LIBS)
 $(IMG_STORE_OBJS): CFLAGS += $(shell pkg-config --cflags libcrypto jansson 2>/dev/null)
 
 # Blobs written, verified and read back, refs.json across reopen, in a mkdtemp() directory.
