@@ -13,7 +13,7 @@ $(IMPORT_OBJS): CFLAGS += $(IMPORT_CFLAGS)
 
 # Listed here, not taken from the other fragments' variables: this fragment
 # is read first, and prerequisites are expanded as they are read.
-IMPORT_TEST_DEPS := $(addprefix $(OBJ)/userspace/image/,img_err.o digest.o store.o \
+IMPORT_TEST_DEPS := $(addprefix $(OBJ)/userspace/image/,img_err.o beneath.o digest.o store.o \
 	store_refs.o oci.o oci_config.o oci_docker.o oci_json.o ref.o) $(OBJ)/vmm/fileio.o
 IMPORT_TEST_LIBS := $(shell pkg-config --libs libarchive jansson libcrypto 2>/dev/null || \
 	echo -larchive -ljansson -lcrypto)

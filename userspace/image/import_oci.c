@@ -2,14 +2,13 @@
 /* The OCI side of imports: index.json to manifest, config and layers, and the layout directory. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "../../vmm/fileio.h"
 #include "import_priv.h"
 
@@ -204,23 +203,16 @@ struct imp_dir {
  */
 static int dir_file(struct imp_dir *d, const char *path, int *fd, uint64_t *size, struct img_err *e)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
 	struct stat sb;
-	int tries = 0;
 
-	do /* EAGAIN: a rename elsewhere raced the lookup; retrying is safe */
-		*fd = (int)syscall(SYS_openat2, d->fd, path, &how, sizeof(how));
-	while (*fd < 0 && errno == EAGAIN && ++tries < 16);
-	if (*fd < 0 && errno == ENOENT)
+	*fd = open_beneath(d->fd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (*fd == -ENOENT)
 		return -ENOENT; /* the caller says who named it */
-	if (*fd < 0 && errno == ELOOP)
+	if (*fd == -ELOOP)
 		return img_fail(e, -ELOOP, "%s/%s: a symlink, which a layout must not have",
 				d->src.path, path);
 	if (*fd < 0)
-		return img_fail(e, -errno, "%s/%s: %s", d->src.path, path, strerror(errno));
+		return img_fail(e, *fd, "%s/%s: %s", d->src.path, path, strerror(-*fd));
 	if (fstat(*fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
 		*size = (uint64_t)sb.st_size;
 		return 0;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "layer_priv.h"
 
 /* A hostile name must not break the one-line message: control bytes and quotes as \xNN, cut. */
@@ -170,7 +171,7 @@ static int open_entry_dir(struct layer_ctx *c, size_t len, char *dir)
 {
 	memcpy(dir, c->path, len);
 	dir[len] = 0;
-	return layer_open_beneath(c->rootfd, len ? dir : ".", O_RDONLY | O_DIRECTORY);
+	return open_beneath(c->rootfd, len ? dir : ".", O_RDONLY | O_DIRECTORY);
 }
 
 /* .wh..wh..opq in (dir) (len bytes of c->path): the lower layers' children of dir go. */

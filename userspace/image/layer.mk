@@ -14,7 +14,7 @@ $(OBJ)/tests/unit/test_image_layer.o: CFLAGS += -Iuserspace \
 	$(shell pkg-config --cflags libarchive 2>/dev/null)
 
 $(TESTBIN)/test_image_layer: $(OBJ)/tests/unit/test_image_layer.o $(LAYER_OBJS) \
-		$(OBJ)/userspace/image/img_err.o
+		$(OBJ)/userspace/image/img_err.o $(OBJ)/userspace/image/beneath.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LAYER_LIBS) -lcmocka -o $@

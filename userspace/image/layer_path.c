@@ -2,15 +2,14 @@
 /* Layer paths: cleaning tar names, resolving them beneath the root without symlinks, a path set. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "layer_priv.h"
 
 int layer_clean_path(const char *in, char *out)
@@ -38,26 +37,10 @@ int layer_clean_path(const char *in, char *out)
 	return 0;
 }
 
-int layer_open_beneath(int dirfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = flags | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd;
-	int tries = 0;
-
-	/* EAGAIN: a rename elsewhere on the system raced the lookup; it is safe to retry. */
-	do
-		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	while (fd < 0 && errno == EAGAIN && ++tries < 16);
-	return fd < 0 ? -errno : (int)fd;
-}
-
 /* Opens (O_PATH) (name) in (dirfd), making it (0755) first when it is missing. */
 static int open_or_make(int dirfd, const char *name)
 {
-	int fd = layer_open_beneath(dirfd, name, O_PATH | O_DIRECTORY);
+	int fd = open_beneath(dirfd, name, O_PATH | O_DIRECTORY);
 
 	if (fd != -ENOENT)
 		return fd;
@@ -69,13 +52,13 @@ static int open_or_make(int dirfd, const char *name)
 		 * the directory just made, not a symlink, so chmod follows nothing. */
 		return -errno;
 	}
-	return layer_open_beneath(dirfd, name, O_PATH | O_DIRECTORY);
+	return open_beneath(dirfd, name, O_PATH | O_DIRECTORY);
 }
 
 /* Opens the cleaned (dir) one component at a time, creating what is missing. */
 static int make_dirs(int rootfd, char *dir)
 {
-	int fd = layer_open_beneath(rootfd, ".", O_PATH | O_DIRECTORY), next;
+	int fd = open_beneath(rootfd, ".", O_PATH | O_DIRECTORY), next;
 	char *comp, *save = NULL;
 
 	for (comp = strtok_r(dir, "/", &save); comp && fd >= 0; comp = strtok_r(NULL, "/", &save)) {
@@ -94,11 +77,11 @@ int layer_open_parent(int rootfd, const char *path, bool create, const char **ba
 
 	*base = slash ? slash + 1 : *path ? path : ".";
 	if (!slash)
-		return layer_open_beneath(rootfd, ".", O_PATH | O_DIRECTORY);
+		return open_beneath(rootfd, ".", O_PATH | O_DIRECTORY);
 	memcpy(dir, path, slash - path);
 	dir[slash - path] = 0;
 	/* One lookup for the usual case, where the parents exist. */
-	fd = layer_open_beneath(rootfd, dir, O_PATH | O_DIRECTORY);
+	fd = open_beneath(rootfd, dir, O_PATH | O_DIRECTORY);
 	if (fd != -ENOENT || !create)
 		return fd;
 	return make_dirs(rootfd, dir);

@@ -75,9 +75,6 @@ int layer_clean_path(const char *in, char *out);
  */
 int layer_open_parent(int rootfd, const char *path, bool create, const char **base);
 
-/* Opens (flags, O_CLOEXEC added) the cleaned (path) beneath (dirfd), never through a symlink. */
-int layer_open_beneath(int dirfd, const char *path, int flags);
-
 /* Adds (path) and each of its parents to (s). Returns 0 or -ENOMEM. */
 int path_set_add_tree(struct path_set *s, const char *path);
 

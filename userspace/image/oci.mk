@@ -15,7 +15,8 @@ OCI_TEST_OBJS := $(addprefix $(OBJ)/tests/unit/,test_image_oci.o test_image_oci_
 	test_image_ref_user.o)
 $(OCI_TEST_OBJS): CFLAGS += -Iuserspace $(OCI_CFLAGS)
 
-$(TESTBIN)/test_image_oci: $(OCI_TEST_OBJS) $(OCI_OBJS) $(OBJ)/userspace/image/img_err.o
+$(TESTBIN)/test_image_oci: $(OCI_TEST_OBJS) $(OCI_OBJS) $(OBJ)/userspace/image/img_err.o \
+		$(OBJ)/userspace/image/beneath.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(OCI_LIBS) -lcmocka -o $@

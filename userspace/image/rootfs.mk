@@ -11,7 +11,7 @@ IMAGE_LIBS += $(ROOTFS_LIBS)
 $(ROOTFS_OBJS): CFLAGS += $(ROOTFS_CFLAGS)
 
 # The test writes its layers with libarchive and its blobs with the store.
-ROOTFS_TEST_DEPS := $(ROOTFS_OBJS) $(addprefix $(OBJ)/userspace/image/,img_err.o digest.o \
+ROOTFS_TEST_DEPS := $(ROOTFS_OBJS) $(addprefix $(OBJ)/userspace/image/,img_err.o beneath.o digest.o \
 	store.o store_refs.o oci.o oci_config.o oci_docker.o oci_json.o ref.o user.o layer.o \
 	layer_path.o layer_entry.o rootfs_rm.o) $(OBJ)/vmm/fileio.o
 $(OBJ)/tests/unit/test_image_rootfs.o: CFLAGS += -Iuserspace $(ROOTFS_CFLAGS)

@@ -2,15 +2,14 @@
 /* Resolves an image's User to uid, gid and home from the image's own etc/passwd and etc/group. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "user.h"
 
 /* What a lookup found: a passwd or group line's id(s) and home. */
@@ -48,19 +47,15 @@ static bool id_parse(const char *s, uint32_t *out)
  */
 static int file_open(int rootfd, const char *path, struct img_err *e)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
-	};
+	int fd = open_beneath(rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 
-	if (fd < 0 && errno == ENOENT)
+	if (fd == -ENOENT)
 		return -ENOENT; /* the caller knows whether it needed the file */
-	if (fd < 0 && errno == ELOOP)
+	if (fd == -ELOOP)
 		return img_fail(e, -ELOOP, "%s: a symlink (or under one): not followed", path);
 	if (fd < 0)
-		return img_fail(e, -errno, "%s: %s", path, strerror(errno));
+		return img_fail(e, fd, "%s: %s", path, strerror(-fd));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > USER_FILE_MAX) {
 		close(fd);
 		return img_fail(e, -EINVAL, "%s: not a regular file of at most %d bytes", path,
