@@ -156,6 +156,17 @@ tests/unit/test_init_host.sh: $(OUT)/guest/initramfs.cpio
 TESTS += $(TESTBIN)/test_init_cmdline $(TESTBIN)/test_init_probe $(TESTBIN)/test_init_net \
 	$(TESTBIN)/test_demo tests/unit/test_init_host.sh
 
+# --- ember-init in image mode (tests/unit/; docs/guest-run.md) ---
+# The /ember/run parser, pure.
+$(TESTBIN)/test_init_runcfg: $(OBJ)/tests/unit/test_init_runcfg.o \
+		$(OBJ)/vmm/guest/init/runcfg.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+TESTS += $(TESTBIN)/test_init_runcfg
+# --- end ember-init in image mode ---
+
 # --- VMM core unit tests (tests/unit/test_bus.c) ---
 # Buses, the 8250 model, doorbell/reset ports and CLI parsing, without KVM.
 $(TESTBIN)/test_bus: $(OBJ)/tests/unit/test_bus.o $(addprefix $(OBJ)/vmm/,bus.o serial.o \
