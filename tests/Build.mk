@@ -164,7 +164,11 @@ $(TESTBIN)/test_init_runcfg: $(OBJ)/tests/unit/test_init_runcfg.o \
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
 
-TESTS += $(TESTBIN)/test_init_runcfg
+# Root: an erofs image on a loop device run as a container by the initramfs's
+# ember-init as PID 1 of PID/mount/net namespaces (77 without loop devices).
+tests/unit/test_init_image.sh: $(OUT)/guest/initramfs.cpio
+
+TESTS += $(TESTBIN)/test_init_runcfg tests/unit/test_init_image.sh
 # --- end ember-init in image mode ---
 
 # --- VMM core unit tests (tests/unit/test_bus.c) ---
