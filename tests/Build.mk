@@ -156,6 +156,21 @@ tests/unit/test_init_host.sh: $(OUT)/guest/initramfs.cpio
 TESTS += $(TESTBIN)/test_init_cmdline $(TESTBIN)/test_init_probe $(TESTBIN)/test_init_net \
 	$(TESTBIN)/test_demo tests/unit/test_init_host.sh
 
+# --- ember-init in image mode (tests/unit/; docs/guest-run.md) ---
+# The /ember/run parser, pure.
+$(TESTBIN)/test_init_runcfg: $(OBJ)/tests/unit/test_init_runcfg.o \
+		$(OBJ)/vmm/guest/init/runcfg.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -lcmocka -o $@
+
+# Root: an erofs image on a loop device run as a container by the initramfs's
+# ember-init as PID 1 of PID/mount/net namespaces (77 without loop devices).
+tests/unit/test_init_image.sh: $(OUT)/guest/initramfs.cpio
+
+TESTS += $(TESTBIN)/test_init_runcfg tests/unit/test_init_image.sh
+# --- end ember-init in image mode ---
+
 # --- VMM core unit tests (tests/unit/test_bus.c) ---
 # Buses, the 8250 model, doorbell/reset ports and CLI parsing, without KVM.
 $(TESTBIN)/test_bus: $(OBJ)/tests/unit/test_bus.o $(addprefix $(OBJ)/vmm/,bus.o serial.o \

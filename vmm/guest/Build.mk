@@ -22,7 +22,7 @@ guest: guest-kernel
 # guest kernel.
 GUEST_OUT := $(OUT)/guest
 INIT_OBJS := $(addprefix $(OBJ)/vmm/guest/init/,main.o cmdline.o mounts.o net.o nlmsg.o \
-	listen.o supervise.o doorbell.o log.o hint.o refresh.o)
+	listen.o supervise.o doorbell.o log.o hint.o refresh.o runcfg.o image.o image_exec.o)
 DEMO_OBJS := $(addprefix $(OBJ)/vmm/guest/demo/,main.o conn.o http.o routes.o)
 
 $(OBJ)/vmm/guest/init/%.o $(OBJ)/vmm/guest/demo/%.o: CFLAGS += -O2
@@ -39,14 +39,16 @@ $(GUEST_OUT)/ember-demo: $(DEMO_OBJS)
 
 ALL_BINS += $(GUEST_OUT)/ember-init $(GUEST_OUT)/ember-demo
 
-# The initramfs: /init, /bin/ember-demo, the mount points ember-init uses and
-# /dev/console (so the kernel opens the console for /init; mknod needs root,
-# without it ember-init opens the console itself once devtmpfs is mounted).
+# The initramfs: /init, /bin/ember-demo, the mount points ember-init uses,
+# /ember (where the archive emberd appends for an image guest puts its run
+# config: docs/guest-run.md) and /dev/console (so the kernel opens the
+# console for /init; mknod needs root, without it ember-init opens the
+# console itself once devtmpfs is mounted).
 # Reproducible: fixed mtimes, sorted names, renumbered inodes. Uncompressed on
 # purpose: on kvm-pvm the guest kernel inflates in emulated code, ~10 us per
 # byte (21.7 s of a 41 s boot for a gzip initrd; docs/guest-kernel.md).
 INITRAMFS_STAGE := $(GUEST_OUT)/initramfs.d
-INITRAMFS_DIRS  := bin dev proc sys tmp run mnt/lower mnt/rw mnt/root
+INITRAMFS_DIRS  := bin dev proc sys tmp run mnt/lower mnt/rw mnt/root ember
 
 $(GUEST_OUT)/initramfs.cpio: $(GUEST_OUT)/ember-init $(GUEST_OUT)/ember-demo \
 		vmm/guest/Build.mk

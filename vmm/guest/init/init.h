@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mount.h>
 #include <sys/types.h>
 
 #include "ember/doorbell.h"
@@ -115,14 +116,45 @@ int net_set_mac(const uint8_t mac[6], char *err, size_t errlen);
 
 /* --- mounts.c --- */
 
+struct mnt {
+	const char *src, *dir, *type;
+	unsigned long flags;
+	const char *data;
+};
+
+#define NOSUID_NODEV_NOEXEC (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+/* do_mount() - mount @m; an EBUSY (mounted already) is success. 0 or -errno (@err). */
+int do_mount(const struct mnt *m, char *err, size_t errlen);
+/* make_dir() - mkdir 0755; an existing directory is success, anything else there is not. */
+int make_dir(const char *path, char *err, size_t errlen);
+
 /* mount_early() - /proc, /dev, /sys, /tmp, /run. Returns 0 or -errno (@err). */
 int mount_early(char *err, size_t errlen);
 /*
- * mount_root() - mount @dev (ext4) read-only under a tmpfs-backed overlay and
- * make it the root, moving /proc, /dev, /sys, /tmp and /run into it.
- * Returns 0 or -errno with a message in @err.
+ * mount_root() - mount @dev (@fstype: ext4, erofs) read-only under a
+ * tmpfs-backed overlay and make it the root, moving /proc, /dev, /sys, /tmp
+ * and /run into it. Returns 0 or -errno with a message in @err.
  */
-int mount_root(const char *dev, char *err, size_t errlen);
+int mount_root(const char *dev, const char *fstype, char *err, size_t errlen);
+
+/* --- image.c, image_exec.c (runcfg.h has the run config) --- */
+
+struct run_cfg;
+
+/*
+ * image_setup() - make the image of @rc the root: its disk read-only under
+ * a tmpfs overlay, the OCI runtime spec's default mounts, /etc/hosts,
+ * /etc/resolv.conf and /etc/hostname (from @cfg's hostname and addresses),
+ * then enter its workdir (created if missing). Returns 0 or -errno (@err).
+ */
+int image_setup(const struct run_cfg *rc, const struct init_cfg *cfg, char *err, size_t errlen);
+/*
+ * image_start() - spawn @rc's args with exactly its env, as its uid, gid and
+ * groups, the program found through its PATH. Returns the pid, with the
+ * program's path in @what; or -errno, with what failed in @what.
+ */
+pid_t image_start(const struct run_cfg *rc, char *what, size_t whatlen);
 
 /* --- hint.c (pure) --- */
 

@@ -2,6 +2,7 @@
 /* ember-init: PID 1 of an ember guest, from the first doorbell to power-off. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "ember/doorbell.h"
 #include "init.h"
+#include "runcfg.h"
 
 /* If the kernel found no /dev/console in the initramfs, fds 0-2 are closed. */
 static void ensure_console(void)
@@ -55,7 +57,51 @@ static void read_cmdline(struct init_cfg *cfg)
 		log_err("warning: unknown key(s) ignored: %s", cfg->unknown);
 }
 
-static void setup(const struct init_cfg *cfg)
+/*
+ * An image guest: emberd appended /ember/run in a second cpio. Its hostname
+ * and first TCP port (readiness) take the place of the command line's.
+ * Returns the run config, or NULL for a guest without one.
+ */
+static const struct run_cfg *read_run(struct init_cfg *cfg)
+{
+	static struct run_cfg rc;
+	char err[256];
+	int ret;
+
+	ret = runcfg_read(RUN_PATH, &rc, err, sizeof(err));
+	if (ret == -ENOENT)
+		return NULL;
+	if (ret)
+		init_panic(ret, err);
+	if (cfg->root[0])
+		init_panic(EINVAL, "ember.root and " RUN_PATH " both give a root");
+	if (rc.hostname)
+		snprintf(cfg->hostname, sizeof(cfg->hostname), "%s", rc.hostname);
+	if (rc.ready_port)
+		cfg->port = rc.ready_port;
+	return &rc;
+}
+
+static void setup_root(const struct init_cfg *cfg, const struct run_cfg *rc)
+{
+	char err[256];
+	int ret;
+
+	if (rc) {
+		ret = image_setup(rc, cfg, err, sizeof(err));
+		if (ret)
+			init_panic(ret, err);
+		log_msg("image root: %s (%s, read-only) under a tmpfs overlay, workdir %s",
+			rc->root, rc->fstype, rc->workdir);
+	} else if (cfg->root[0]) {
+		ret = mount_root(cfg->root, "ext4", err, sizeof(err));
+		if (ret)
+			init_panic(ret, err);
+		log_msg("root: %s (read-only) under a tmpfs overlay", cfg->root);
+	}
+}
+
+static void setup(const struct init_cfg *cfg, const struct run_cfg *rc)
 {
 	char err[256];
 	int ret;
@@ -65,12 +111,7 @@ static void setup(const struct init_cfg *cfg)
 	ret = net_setup(cfg, err, sizeof(err));
 	if (ret)
 		init_panic(ret, err);
-	if (cfg->root[0]) {
-		ret = mount_root(cfg->root, err, sizeof(err));
-		if (ret)
-			init_panic(ret, err);
-		log_msg("root: %s (read-only) under a tmpfs overlay", cfg->root);
-	}
+	setup_root(cfg, rc);
 	/* Before READY, so that every snapshot already listens for its hint. */
 	ret = refresh_open();
 	if (ret && ret != -ENOTSUP)
@@ -87,17 +128,20 @@ static int exit_code(int status)
 	return INIT_PANIC_STATUS;
 }
 
-static void run(const struct init_cfg *cfg, const sigset_t *sigs)
+static void run(const struct init_cfg *cfg, const struct run_cfg *rc, const sigset_t *sigs)
 {
-	pid_t pid = workload_start(cfg);
+	char what[PATH_MAX + 64];
+	pid_t pid;
 	int status;
 
+	snprintf(what, sizeof(what), "%s", cfg->exec);
+	pid = rc ? image_start(rc, what, sizeof(what)) : workload_start(cfg);
 	if (pid < 0) {
-		log_err("cannot start %s: %s", cfg->exec, strerror((int)-pid));
+		log_err("cannot start %s: %s", what, strerror((int)-pid));
 		doorbell_ring(EMBER_DB_WORKLOAD_EXIT, INIT_EXEC_FAIL_STATUS << 8);
 		power_off(INIT_EXEC_FAIL_STATUS);
 	}
-	log_msg("started %s (pid %d) at %lu ms", cfg->exec, (int)pid, log_ms());
+	log_msg("started %s (pid %d) at %lu ms", what, (int)pid, log_ms());
 	status = supervise(cfg, pid, sigs);
 	doorbell_ring(EMBER_DB_WORKLOAD_EXIT, (uint32_t)status & 0xffff);
 	log_msg("workload exited (status %d) at %lu ms, powering off", exit_code(status), log_ms());
@@ -106,6 +150,7 @@ static void run(const struct init_cfg *cfg, const sigset_t *sigs)
 
 int main(void)
 {
+	const struct run_cfg *rc;
 	struct init_cfg cfg;
 	sigset_t sigs;
 	char err[256];
@@ -138,7 +183,8 @@ int main(void)
 		log_err("warning: ioperm(0x%x): %s: no doorbell", EMBER_DOORBELL_PORT,
 			strerror(-db));
 	log_msg("started at %lu ms", log_ms());
-	setup(&cfg);
-	run(&cfg, &sigs);
+	rc = read_run(&cfg);
+	setup(&cfg, rc);
+	run(&cfg, rc, &sigs);
 	return 0;
 }

@@ -9,14 +9,6 @@
 
 #include "init.h"
 
-struct mnt {
-	const char *src, *dir, *type;
-	unsigned long flags;
-	const char *data;
-};
-
-#define NOSUID_NODEV_NOEXEC (MS_NOSUID | MS_NODEV | MS_NOEXEC)
-
 /* The directories exist in the initramfs (vmm/guest/Build.mk creates them). */
 static const struct mnt early[] = {
 	{"proc", "/proc", "proc", NOSUID_NODEV_NOEXEC, NULL},
@@ -31,7 +23,7 @@ static const struct mnt early[] = {
 #define RW_DIR	  "/mnt/rw"
 #define NEW_ROOT  "/mnt/root"
 
-static int do_mount(const struct mnt *m, char *err, size_t errlen)
+int do_mount(const struct mnt *m, char *err, size_t errlen)
 {
 	/* EBUSY: the kernel mounted it already (CONFIG_DEVTMPFS_MOUNT). */
 	if (mount(m->src, m->dir, m->type, m->flags, m->data) == 0 || errno == EBUSY)
@@ -53,9 +45,16 @@ int mount_early(char *err, size_t errlen)
 	return 0;
 }
 
-static int make_dir(const char *path, char *err, size_t errlen)
+int make_dir(const char *path, char *err, size_t errlen)
 {
-	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+	struct stat st;
+
+	if (mkdir(path, 0755) == 0)
+		return 0;
+	/* A symlink from the root disk must not send a mount outside it. */
+	if (errno == EEXIST && lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+		errno = ENOTDIR;
+	if (errno == EEXIST)
 		return 0;
 	snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
 	return -errno;
@@ -86,10 +85,10 @@ static int move_api_mounts(char *err, size_t errlen)
  * The overlay keeps the disk image untouched (it may be shared by every
  * clone) while the workload still sees a writable root; writes go to RAM.
  */
-static int mount_overlay(const char *dev, char *err, size_t errlen)
+static int mount_overlay(const char *dev, const char *fstype, char *err, size_t errlen)
 {
 	const struct mnt steps[] = {
-		{dev, LOWER_DIR, "ext4", MS_RDONLY, NULL},
+		{dev, LOWER_DIR, fstype, MS_RDONLY, NULL},
 		{"tmpfs", RW_DIR, "tmpfs", 0, "mode=0755"},
 	};
 	const struct mnt ovl = {"overlay", NEW_ROOT, "overlay", 0,
@@ -109,11 +108,11 @@ static int mount_overlay(const char *dev, char *err, size_t errlen)
  * new root is moved over "/" and chrooted into. The initramfs stays in
  * memory (it is small; deleting it file by file would cost more syscalls).
  */
-int mount_root(const char *dev, char *err, size_t errlen)
+int mount_root(const char *dev, const char *fstype, char *err, size_t errlen)
 {
 	int ret;
 
-	ret = mount_overlay(dev, err, errlen);
+	ret = mount_overlay(dev, fstype, err, errlen);
 	ret = ret ?: move_api_mounts(err, errlen);
 	if (ret)
 		return ret;
