@@ -44,6 +44,15 @@ canary_sum=$(sha256sum "$WORK/canary")
 serving
 [ "$(blobs)" = 0 ] || die "a new store has blobs"
 
+# The API's checks: unknown members and query parameters, no path, a job never made.
+code() { api -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code -X POST -d '{"import": "/x", "pull": 1}' http://localhost/v1/images)" = 400 ] || die "unknown member taken"
+[ "$(code -X POST -d '{"name": "a:b"}' http://localhost/v1/images)" = 400 ] || die "no import path taken"
+[ "$(code -X POST -d '{"import": "rel/path"}' http://localhost/v1/images)" = 400 ] || die "relative path taken"
+[ "$(code 'http://localhost/v1/images?all=1')" = 400 ] || die "unknown query parameter taken"
+[ "$(code http://localhost/v1/images/jobs/99)" = 404 ] || die "job 99 found"
+echo "ok: bad image requests refused (400), unknown job 404"
+
 # Import: done, progress printed (a line per layer: stderr is not a tty).
 ember image import "$L" --name busybox:test >"$WORK/imp.out" 2>"$WORK/imp.err" ||
 	die "import failed: $(cat "$WORK/imp.err")"
