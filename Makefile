@@ -48,9 +48,11 @@ CLEAN_EXTRA :=
 include vmm/Build.mk
 include vmm/guest/Build.mk
 include bpf/Build.mk
-include userspace/Build.mk
+# The image library first: emberd's link line in userspace/Build.mk names
+# IMAGE_OBJS, and prerequisites are expanded as they are read.
 include userspace/image/Build.mk
 include $(filter-out userspace/image/Build.mk,$(wildcard userspace/image/*.mk))
+include userspace/Build.mk
 include tests/Build.mk
 include bench/Build.mk
 

@@ -20,11 +20,11 @@ $(OBJ)/userspace/%.o: CFLAGS += -I$(OUT)/skel -Iuserspace
 # dp.c embeds the skeletons: it must wait for them.
 $(OBJ)/userspace/dp/dp.o: $(DP_SKELS)
 
-# The app commands (deploy, ls, status, logs, rm, scale, top) are clients of
+# The app commands (deploy, ls, status, logs, rm, scale, top, image) are clients of
 # emberd's REST API: libcurl over its Unix socket, jansson for the JSON.
 # CLI_APP_OBJS has no BPF in it (tests/unit/test_cli_app links it).
 CLI_APP_OBJS := $(addprefix $(OBJ)/userspace/cli/,cmd_app.o cmd_app_util.o cmd_app_status.o \
-	cmd_app_top.o cli_http.o)
+	cmd_app_top.o cmd_image.o cli_http.o)
 CLI_APP_CFLAGS := $(shell pkg-config --cflags libcurl jansson 2>/dev/null)
 CLI_APP_LIBS   := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lcurl -ljansson)
 $(CLI_APP_OBJS): CFLAGS += $(CLI_APP_CFLAGS)
@@ -56,6 +56,7 @@ $(API_OBJS): CFLAGS += $(API_CFLAGS)
 # The pool manager: one event loop over the API, the dataplane's wake ring,
 # pidfds and control sockets of its ember-vmm children (docs/emberd.md).
 # Every file of userspace/emberd/ is linked: a new one needs no edit here.
+# The image library (userspace/image/, docs/images.md) serves its image jobs.
 # Metering's pure parts (tests/unit/test_emberd_meter links them).
 METER_OBJS := $(addprefix $(OBJ)/userspace/emberd/,meter.o prom.o console.o meter_record.o)
 EMBERD_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/emberd/*.c)) \
@@ -63,10 +64,10 @@ EMBERD_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard userspace/emberd/*.c)) \
 
 $(EMBERD_OBJS): CFLAGS += $(API_CFLAGS)
 
-$(BIN)/emberd: $(EMBERD_OBJS) $(API_OBJS) $(DP_LIB_OBJS)
+$(BIN)/emberd: $(EMBERD_OBJS) $(API_OBJS) $(DP_LIB_OBJS) $(IMAGE_OBJS)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) $^ $(API_LIBS) $(DP_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(API_LIBS) $(DP_LIBS) $(IMAGE_LIBS) -o $@
 
 ifeq ($(DP_READY),yes)
 ALL_BINS += $(BIN)/emberd

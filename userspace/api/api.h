@@ -90,7 +90,26 @@ struct api_backend_ops {
 		    struct api_reply *rep);
 	int (*metrics)(void *ctx, struct api_reply *rep);
 	int (*health)(void *ctx, struct api_reply *rep);
+	/* POST /v1/images {"import": PATH, "name": NAME}: (path) is absolute
+	 * and at most API_IMAGE_PATH_MAX bytes, (name) NULL or a reference
+	 * api_image_ref_check() accepts. Starts a job: 202 {"job": ID}. */
+	int (*image_import)(void *ctx, const char *path, const char *name, struct api_reply *rep);
+	/* GET /v1/images/jobs/{id}: (id) >= 1; 404 for a job not kept. */
+	int (*image_job)(void *ctx, unsigned int id, struct api_reply *rep);
+	/* GET /v1/images: every reference in name order. */
+	int (*image_list)(void *ctx, struct api_reply *rep);
+	/* GET and DELETE /v1/images/{ref}: (ref) URL-decoded, the rest of the
+	 * path, checked by api_image_ref_check(); 404 when not stored. */
+	int (*image_get)(void *ctx, const char *ref, struct api_reply *rep);
+	int (*image_remove)(void *ctx, const char *ref, struct api_reply *rep);
 };
+
+#define API_IMAGE_REF_MAX  255	/* as the image store's STORE_REF_MAX */
+#define API_IMAGE_PATH_MAX 4095 /* an import path */
+
+/* A reference as the image store takes one: 1 to API_IMAGE_REF_MAX
+ * printable ASCII characters, no whitespace. 0 or -1. */
+int api_image_ref_check(const char *ref);
 
 struct api_config {
 	const char *sock_path; /* NULL = API_SOCK_DEFAULT; its directory must exist */

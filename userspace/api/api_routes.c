@@ -16,6 +16,9 @@ enum route {
 	R_SCALE,
 	R_INSTANCES,
 	R_LOGS,
+	R_IMAGES,
+	R_IMAGE_JOB,
+	R_IMAGE,
 };
 
 /* What each route answers to: the Allow header of a 405, and the query
@@ -32,6 +35,9 @@ static const struct {
 	[R_SCALE] = {"PUT, PATCH", NULL},
 	[R_INSTANCES] = {"GET, HEAD", NULL},
 	[R_LOGS] = {"GET, HEAD", (const char *const[]){"instance", "tail", NULL}},
+	[R_IMAGES] = {"GET, HEAD, POST", NULL},
+	[R_IMAGE_JOB] = {"GET, HEAD", NULL},
+	[R_IMAGE] = {"GET, HEAD, DELETE", NULL},
 };
 
 /* One request on its way through the routes. */
@@ -42,13 +48,40 @@ struct call {
 	const char *url;
 	struct api_req *req;
 	char name[256]; /* the {name} of the path, checked before use */
+	char ref[512];	/* the {ref} of an image path, checked before use */
+	unsigned int job;
 	struct api_reply rep;
 };
 
-static enum route route_of(const char *url, char *name, size_t len)
+/*
+ * /v1/images/jobs/{id} and /v1/images/{ref}: a reference holds '/' and ':'
+ * ("ghcr.io/x/y:1"), so it is the whole rest of the (URL-decoded) path. A
+ * reference "jobs/<digits>" is therefore only reachable by listing.
+ */
+static enum route route_image(const char *p, struct call *c)
 {
+	if (!strncmp(p, "jobs/", 5) && p[5] && strspn(p + 5, "0123456789") == strlen(p + 5)) {
+		unsigned long id = strlen(p + 5) <= 9 ? strtoul(p + 5, NULL, 10) : 0;
+
+		if (!id)
+			return R_NONE;
+		c->job = (unsigned int)id;
+		return R_IMAGE_JOB;
+	}
+	snprintf(c->ref, sizeof(c->ref), "%s", p);
+	return R_IMAGE;
+}
+
+static enum route route_of(const char *url, struct call *c)
+{
+	char *name = c->name;
+	size_t len = sizeof(c->name);
 	const char *p, *slash;
 
+	if (!strcmp(url, "/v1/images"))
+		return R_IMAGES;
+	if (!strncmp(url, "/v1/images/", 11))
+		return url[11] ? route_image(url + 11, c) : R_NONE;
 	if (!strcmp(url, "/v1/health"))
 		return R_HEALTH;
 	if (!strcmp(url, "/metrics"))
@@ -214,6 +247,94 @@ static int metrics(struct call *c)
 	return 0;
 }
 
+int api_image_ref_check(const char *ref)
+{
+	size_t n = strlen(ref);
+
+	if (!n || n > API_IMAGE_REF_MAX)
+		return -1;
+	for (const char *p = ref; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return -1;
+	return 0;
+}
+
+/* A string member of (j), NULL when absent; -1 after a 400 when not a string
+ * without NUL bytes. */
+static int body_string(struct call *c, json_t *j, const char *key, const char **out)
+{
+	json_t *v = json_object_get(j, key);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return api_error(&c->rep, 400, key, "%s: must be a string", key);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* POST /v1/images: {"import": "/abs/path", "name": "REF"}, nothing else. */
+static int image_post(struct call *c)
+{
+	const char *key, *path, *name;
+	json_t *j = body_json(c), *v;
+	int rc = -1;
+
+	if (!j)
+		return -1;
+	if (!json_is_object(j)) {
+		api_error(&c->rep, 400, NULL, "the body must be a JSON object");
+		goto out;
+	}
+	json_object_foreach(j, key, v)
+	{
+		if (strcmp(key, "import") && strcmp(key, "name")) {
+			api_error(&c->rep, 400, key, "%.64s: unknown field", key);
+			goto out;
+		}
+	}
+	if (body_string(c, j, "import", &path) || body_string(c, j, "name", &name))
+		goto out;
+	if (!path)
+		api_error(&c->rep, 400, "import",
+			  "import: the path of the image to import is required");
+	else if (path[0] != '/' || strlen(path) > API_IMAGE_PATH_MAX)
+		api_error(&c->rep, 400, "import",
+			  "import: must be an absolute path of at most %d bytes",
+			  API_IMAGE_PATH_MAX);
+	else if (name && api_image_ref_check(name))
+		api_error(&c->rep, 400, "name",
+			  "name: must be 1-%d printable ASCII characters without spaces",
+			  API_IMAGE_REF_MAX);
+	else
+		rc = CALL(c, image_import, c->api->ctx, path, name, &c->rep);
+out:
+	json_decref(j);
+	return rc;
+}
+
+static int image_route(struct call *c, enum route r, bool get)
+{
+	void *ctx = c->api->ctx;
+
+	switch (r) {
+	case R_IMAGES:
+		return get ? CALL(c, image_list, ctx, &c->rep) : image_post(c);
+	case R_IMAGE_JOB:
+		return CALL(c, image_job, ctx, c->job, &c->rep);
+	default:
+		if (api_image_ref_check(c->ref))
+			return api_error(
+				&c->rep, 400, "ref",
+				"ref: must be 1-%d printable ASCII characters without spaces",
+				API_IMAGE_REF_MAX);
+		if (get)
+			return CALL(c, image_get, ctx, c->ref, &c->rep);
+		return CALL(c, image_remove, ctx, c->ref, &c->rep);
+	}
+}
+
 static int health(struct call *c)
 {
 	if (c->api->ops->health)
@@ -246,6 +367,10 @@ static int call_route(struct call *c, enum route r)
 		return CALL(c, instances, ctx, c->name, &c->rep);
 	case R_LOGS:
 		return logs(c);
+	case R_IMAGES:
+	case R_IMAGE_JOB:
+	case R_IMAGE:
+		return image_route(c, r, get);
 	default:
 		return api_error(&c->rep, 404, NULL, "no such path");
 	}
@@ -257,7 +382,7 @@ enum MHD_Result api_dispatch(struct api *api, struct MHD_Connection *conn, const
 	struct call c = {.api = api, .conn = conn, .method = method, .url = url, .req = req};
 	struct param_check pc = {0};
 	struct app_err err;
-	enum route r = route_of(url, c.name, sizeof(c.name));
+	enum route r = route_of(url, &c);
 
 	if (r == R_NONE)
 		return api_respond_error(api, conn, 404, NULL, NULL, "no such path: %.128s", url);

@@ -28,7 +28,9 @@ const char app_cmds_usage[] =
 	"             [--target-concurrency N]\n"
 	"            change an app's scaling knobs\n"
 	"  top [--interval MS] [-n ITER]\n"
-	"            live per-app view of guests and wakes\n";
+	"            live per-app view of guests and wakes\n"
+	"  image import PATH [--name NAME] | ls | inspect REF | rm REF\n"
+	"            OCI images in emberd's store; 'ember image --help'\n";
 
 /* A line of progress dots is open on stderr: errors start a new line. */
 static bool progress_open;
@@ -217,7 +219,7 @@ static const struct {
 	int (*run)(int argc, char **argv, struct app_opts *o);
 } cmds[] = {
 	{"deploy", cmd_deploy}, {"ls", cmd_ls},	    {"status", cmd_status}, {"rm", cmd_rm},
-	{"scale", cmd_scale},	{"logs", cmd_logs}, {"top", cmd_top},
+	{"scale", cmd_scale},	{"logs", cmd_logs}, {"top", cmd_top},	    {"image", cmd_image},
 };
 
 int cmd_app(int argc, char **argv, const struct app_opts *in)

@@ -52,6 +52,7 @@
 #define EMBERD_MEM_EVICT_MS 100	  /* under pressure: one paused guest stopped per period */
 
 struct emberd;
+struct image_jobs;
 
 struct watch {
 	int fd;
@@ -216,7 +217,8 @@ struct emberd {
 	unsigned int nhost;
 	uint64_t host_sync_ns;
 	uint64_t mem_check_ns;
-	bool mem_low; /* MemAvailable below --min-avail-mib: no refills, evictions */
+	bool mem_low;		/* MemAvailable below --min-avail-mib: no refills, evictions */
+	struct image_jobs *img; /* the image store STATE/images and its jobs */
 };
 
 /*
@@ -306,6 +308,29 @@ void guest_stop(struct emberd *d, struct guest *g);
 void guest_stop_tick(struct emberd *d, uint64_t now);
 /* Waits (bounded) for every VMM of (a) and frees them: shutdown only. */
 void guest_reap_all(struct emberd *d, struct eapp *a);
+
+/* --- 3. emberd_image.c, emberd_image_info.c: the image store and its jobs (docs/images.md).
+ * Imports and root filesystem builds run in one forked child at a time that
+ * reports on a pipe; the loop reads it and the child's pidfd, so no image
+ * work ever runs on the loop's thread (the wake path never waits for it).
+ * Apart from guests: nothing here calls the policy floors. */
+/* Opens STATE/images (a refs.json that does not parse is an error), removes
+ * what a crashed root filesystem build left in STATE/images/rootfs;
+ * 0 or -errno, logged. */
+int images_open(struct emberd *d);
+/* Kills a running job's child, waits for it, closes the store; shutdown only. */
+void images_close(struct emberd *d);
+/* The API backend's image calls (struct api_backend_ops, docs/api.md). */
+int images_import(void *ctx, const char *path, const char *name, struct api_reply *rep);
+int images_job(void *ctx, unsigned int id, struct api_reply *rep);
+int images_list(void *ctx, struct api_reply *rep);
+int images_get(void *ctx, const char *ref, struct api_reply *rep);
+int images_remove(void *ctx, const char *ref, struct api_reply *rep);
+/* emberd_image.c for emberd_image_info.c: whether a job is queued or running
+ * (the store must not change under it); the store; its rootfs directory. */
+bool images_busy(const struct emberd *d);
+struct store *images_store(const struct emberd *d);
+const char *images_rootfs_dir(const struct emberd *d);
 
 /* --- 3. emberd_meter.c (emberd_meter.h): usage accounting. */
 

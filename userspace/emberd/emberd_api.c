@@ -260,4 +260,9 @@ const struct api_backend_ops emberd_api_ops = {
 	.instances = be_instances,
 	.logs = emberd_logs,
 	.metrics = emberd_metrics,
+	.image_import = images_import,
+	.image_job = images_job,
+	.image_list = images_list,
+	.image_get = images_get,
+	.image_remove = images_remove,
 };

@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"\n"
 	"Options:\n"
 	"  --state-dir DIR  per-app directories (snapshot, guest consoles, VMM\n"
-	"                   logs) go under DIR/apps/NAME (default /var/lib/ember)\n"
+	"                   logs) go under DIR/apps/NAME, OCI images under\n"
+	"                   DIR/images (default /var/lib/ember)\n"
 	"  --run-dir DIR    runtime directory; the API socket is DIR/api.sock\n"
 	"                   (default /run/ember)\n"
 	"  --ingress IFNAME attach the XDP router to IFNAME: native mode when the\n"
@@ -358,6 +359,7 @@ static void run_loop(struct emberd *d)
 static void teardown(struct emberd *d)
 {
 	pool_shutdown(d);
+	images_close(d);
 	if (d->api)
 		api_stop(d->api);
 	if (d->ingress_ifindex)
@@ -402,6 +404,10 @@ int main(int argc, char **argv)
 		log_err("state directory %s: %s", d.o.state_dir, strerror(-rc));
 		goto out;
 	}
+	/* Before the API: a store that cannot be read stops the start here. */
+	rc = images_open(&d);
+	if (rc)
+		goto out;
 	/* The API socket first: it refuses to start while another daemon
 	 * answers on it, before anything could touch that daemon's pins. */
 	rc = setup_loop(&d);
