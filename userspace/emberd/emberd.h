@@ -46,6 +46,7 @@
 #define EMBERD_RESTORE_MAX  120	  /* s a restore may take before it is stopped */
 #define EMBERD_STOP_MAX_MS  5000  /* a VMM still there this long after SIGTERM gets SIGKILL */
 #define EMBERD_BOOT_MAX	    600	  /* s from the deploy's boot to its snapshot */
+#define EMBERD_BOOT_RETRIES 1	  /* boots that end before the snapshot, tried again */
 #define EMBERD_SCALE_IN_MS  2000  /* load low for this long before a guest is removed */
 #define EMBERD_DRAIN_MAX_MS 60000 /* a draining guest's flows get this long to end */
 #define EMBERD_MEM_CHECK_MS 1000  /* MemAvailable read this often */
@@ -147,6 +148,7 @@ struct eapp {
 	bool dp_app;	     /* dp_app_set done */
 	bool dp_svc;	     /* services registered */
 	unsigned int failures;
+	unsigned int boot_failures; /* boots of this version that ended before the snapshot */
 	uint64_t wakes, wakes_missed;
 	uint64_t scale_outs, scale_ins; /* the autoscaler's decisions */
 	uint64_t wakes_restore;		/* wakes served by a restore (tier 3) */
