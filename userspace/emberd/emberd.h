@@ -218,6 +218,7 @@ struct emberd {
 	struct host_addr host[EMBERD_HOST_ADDRS]; /* what ember_host_ip holds */
 	unsigned int nhost;
 	uint64_t host_sync_ns;
+	uint64_t stop_check_ns; /* guest_stop_tick() last walked the guests */
 	uint64_t mem_check_ns;
 	bool mem_low;		/* MemAvailable below --min-avail-mib: no refills, evictions */
 	struct image_jobs *img; /* the image store STATE/images and its jobs */

@@ -428,6 +428,11 @@ void guest_stop(struct emberd *d, struct guest *g)
  */
 void guest_stop_tick(struct emberd *d, uint64_t now)
 {
+	/* The tick runs every 1 ms while a wake waits for its first packet:
+	 * a walk of every guest then is work the wake path need not pay. */
+	if (now - d->stop_check_ns < EMBERD_TICK_MS * 1000000ull)
+		return;
+	d->stop_check_ns = now;
 	for (struct eapp *a = d->apps; a; a = a->next)
 		for (struct guest *g = a->guests; g; g = g->next) {
 			if (g->state != G_STOPPING || !g->stop_sent ||
