@@ -109,13 +109,28 @@ env_net() {
 	ip -n "$H" neigh replace "$ENV_CLIENT_IP6" dev rtr0 nud permanent lladdr "$mac"
 }
 
+# env_config [HOST_IMAGES_JSON_MEMBERS]: writes $WORK/emberd.json, emberd's
+# configuration: the guest files of this build and the host image "demo"
+# (ember's kernel and initramfs with its built-in demo workload), plus the
+# given members of "host_images" ('"disk": {...}'). env_emberd writes the
+# default one if a test has not.
+env_config() {
+	cat >"$WORK/emberd.json" <<EOF
+{"guest_kernel": "$PWD/build/guest/vmlinux", "guest_initramfs": "$PWD/build/guest/initramfs.cpio",
+ "host_images": {"demo": {"kernel": "$PWD/build/guest/vmlinux",
+                          "initrd": "$PWD/build/guest/initramfs.cpio"}${1:+, $1}}}
+EOF
+}
+
 # env_emberd [ARGS...]: starts emberd in the host namespace with the router on
 # rtr0 and waits until it serves its API (the verifier takes ~20 s under TCG).
 env_emberd() {
 	local n0
 	n0=$(cat "$WORK/emberd.log" 2>/dev/null | wc -l) # a restart appends to the log
+	[ -e "$WORK/emberd.json" ] || env_config
 	ip netns exec "$H" build/bin/emberd --state-dir "$WORK/state" --run-dir "$WORK/run" \
-		--ingress rtr0 --pin-root "$PIN" "$@" 2>>"$WORK/emberd.log" &
+		--ingress rtr0 --pin-root "$PIN" --config "$WORK/emberd.json" "$@" \
+		2>>"$WORK/emberd.log" &
 	EMBERD_PID=$!
 	for _ in $(seq 1200); do
 		tail -n +$((n0 + 1)) "$WORK/emberd.log" | grep -q ' info: ready ' && break
@@ -139,8 +154,7 @@ env_demo_spec() {
 	local svcs
 	svcs=$(echo "$2" | tr ',' '\n' | sed 's/.*/{"vip": "&", "port": 80}/' | paste -sd,)
 	cat <<EOF
-{"name": "$1", "image": {"kernel": "$PWD/build/guest/vmlinux",
- "initrd": "$PWD/build/guest/initramfs.cpio"},
+{"name": "$1", "image": {"host": "demo"},
  "services": [$svcs], "mem_mib": 256,
  "idle_timeout_ms": $3, "standby": ${4:-1}}
 EOF

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: Apache-2.0
 # A stand-in for ember-vmm that emberd can drive without KVM, speaking another
 # control protocol version (tests/netns/emberd_vmm_version.sh). Boot: writes
-# a "state" file into --snapshot-dir (all that emberd checks) and exits 0.
+# a "state" file into --snapshot-dir (all that emberd checks) and its
+# arguments into boot.argv there, and exits 0.
 # restore: answers on its --control-fd: "version" with FAKE_VMM_VERSION, or
 # with "err unknown command" when the snapshot dir names an app "old*" (an
 # ember-vmm from before versions); "status" with "ok paused"; then waits to
 # be stopped. An app named "stuck*" ignores SIGTERM (a hung VMM: emberd must
 # SIGKILL it). Every start, command and stop is logged to FAKE_VMM_LOG.
 set -u
+args=("$@")
 mode=boot snap="" ctl=""
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -21,6 +23,7 @@ done
 echo "$mode pid=$$ snap=$snap" >>"${FAKE_VMM_LOG:-/dev/null}"
 if [ "$mode" = boot ]; then
 	mkdir -p "$snap" && echo fake >"$snap/state"
+	printf '%s\n' "${args[@]}" >"$snap/boot.argv" # one argument per line
 	exit 0
 fi
 [ -n "$ctl" ] || { echo "fake_vmm: restore without --control-fd" >&2; exit 1; }

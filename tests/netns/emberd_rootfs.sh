@@ -26,10 +26,11 @@ mkfs.ext4 -q -F -d "$WORK/rootfs" "$IMG" 16M >/dev/null || die "mkfs.ext4 failed
 img_sum=$(sha256sum <"$IMG")
 
 env_net
+env_config "\"disk\": {\"kernel\": \"$PWD/build/guest/vmlinux\",
+ \"initrd\": \"$PWD/build/guest/initramfs.cpio\", \"rootfs\": \"$IMG\", \"exec\": \"/srv/on-disk-demo\"}"
 env_emberd -v
 cat >"$WORK/disk.json" <<JSON
-{"name": "disk", "image": {"kernel": "$PWD/build/guest/vmlinux",
- "initrd": "$PWD/build/guest/initramfs.cpio", "rootfs": "$IMG", "exec": "/srv/on-disk-demo"},
+{"name": "disk", "image": {"host": "disk"},
  "services": [{"vip": "$VIP", "port": 80}], "mem_mib": 256,
  "idle_timeout_ms": 1500, "standby": 1}
 JSON

@@ -25,8 +25,7 @@ env_net
 env_emberd -v --scale-ms 10
 
 cat >"$WORK/web.json" <<JSON
-{"name": "web", "image": {"kernel": "$PWD/build/guest/vmlinux",
- "initrd": "$PWD/build/guest/initramfs.cpio"},
+{"name": "web", "image": {"host": "demo"},
  "services": [{"vip": "$VIP", "port": 80}], "mem_mib": 256,
  "target_concurrency": 2, "max_instances": 3, "standby": 1, "idle_timeout_ms": 60000}
 JSON

@@ -26,8 +26,8 @@ static void sun_of(struct sockaddr_un *sa, const char *path)
 	memcpy(sa->sun_path, path, strlen(path) + 1);
 }
 
-static const char *web = "{\"name\": \"web\", \"image\": {\"kernel\": \"/g/vmlinux\","
-			 " \"initrd\": \"/g/initramfs.cpio\"}, \"services\": [{\"vip\":"
+static const char *web = "{\"name\": \"web\", \"image\": \"registry.test/web:1\","
+			 " \"services\": [{\"vip\":"
 			 " \"10.1.0.1\", \"port\": 80}]}";
 
 static void test_health(void **state)
@@ -57,10 +57,10 @@ static void test_deploy_get_list(void **state)
 	assert_string_equal(jstr(r->json, "name"), "web");
 	assert_string_equal(jstr(json_array_get(json_object_get(r->json, "services"), 0), "vip"),
 			    "10.1.0.1");
-	assert_string_equal(jstr(json_object_get(r->json, "image"), "initrd"), "/g/initramfs.cpio");
+	assert_string_equal(jstr(r->json, "image"), "registry.test/web:1");
 
 	r = http("POST", "/v1/apps",
-		 "{\"name\": \"db\", \"image\": {\"kernel\": \"/g/vmlinux\"}, \"services\":"
+		 "{\"name\": \"db\", \"image\": \"db:1\", \"services\":"
 		 " [{\"vip\": \"fd00::5\", \"port\": 5432}]}");
 	assert_int_equal(r->status, 201);
 	r = http("GET", "/v1/apps", NULL);
@@ -77,7 +77,7 @@ static void test_conflicts(void **state)
 	expect_error(http("POST", "/v1/apps", web), 409, "name",
 		     "name: an app named \"web\" already exists");
 	expect_error(http("POST", "/v1/apps",
-			  "{\"name\": \"other\", \"image\": {\"kernel\": \"/k\"}, \"services\":"
+			  "{\"name\": \"other\", \"image\": \"k:1\", \"services\":"
 			  " [{\"vip\": \"10.1.0.2\", \"port\": 80}, {\"vip\": \"10.1.0.1\","
 			  " \"port\": 80}]}"),
 		     409, "services[1]",
@@ -95,15 +95,15 @@ static void test_bad_bodies(void **state)
 	expect_error(http("POST", "/v1/apps", NULL), 400, NULL, "needs a JSON body");
 	expect_error(http("POST", "/v1/apps", "[1, 2]"), 400, NULL, "must be a JSON object");
 	expect_error(http("POST", "/v1/apps",
-			  "{\"name\": \"x\", \"image\": {\"kernel\": \"/k\"}, \"services\":"
+			  "{\"name\": \"x\", \"image\": \"k:1\", \"services\":"
 			  " [{\"vip\": \"10.9.0.1\", \"port\": 80}], \"bogus\": true}"),
 		     400, "bogus", "bogus: unknown field");
 	expect_error(http("POST", "/v1/apps",
-			  "{\"name\": \"x\", \"image\": {\"kernel\": \"/k\"}, \"services\":"
+			  "{\"name\": \"x\", \"image\": \"k:1\", \"services\":"
 			  " [{\"vip\": \"10.9.0.1\", \"port\": 70000}]}"),
 		     400, "services[0].port", "services[0].port: must be 1-65535");
 	expect_error(http("POST", "/v1/apps",
-			  "{\"name\": \"x\", \"image\": {\"kernel\": \"/k\"}, \"services\":"
+			  "{\"name\": \"x\", \"image\": \"k:1\", \"services\":"
 			  " [{\"vip\": \"10.9.0.1\", \"port\": 80}], \"idle_timeout_ms\": 10}"),
 		     400, "idle_timeout_ms", "idle_timeout_ms: must be 100-3600000");
 	expect_error(http("POST", "/v1/apps", "{\"name\": \"x\"}"), 400, "image", "is required");
@@ -254,18 +254,18 @@ static void test_replace(void **state)
 
 	(void)state;
 	r = http("PUT", "/v1/apps/web",
-		 "{\"image\": {\"kernel\": \"/g/v2\"}, \"services\": [{\"vip\": \"10.1.0.1\","
+		 "{\"image\": \"web:2\", \"services\": [{\"vip\": \"10.1.0.1\","
 		 " \"port\": 80}], \"mem_mib\": 256}");
 	if (r->status != 200)
 		fail_msg("replace: %ld %s", r->status, r->body);
 	assert_int_equal(json_integer_value(json_object_get(r->json, "version")), 2);
 	assert_int_equal(json_integer_value(json_object_get(r->json, "mem_mib")), 256);
 	expect_error(http("PUT", "/v1/apps/web",
-			  "{\"name\": \"db\", \"image\": {\"kernel\": \"/k\"}, \"services\":"
+			  "{\"name\": \"db\", \"image\": \"k:1\", \"services\":"
 			  " [{\"vip\": \"10.1.0.1\", \"port\": 80}]}"),
 		     400, "name", "must match the name in the path (web)");
 	expect_error(http("PUT", "/v1/apps/ghost",
-			  "{\"image\": {\"kernel\": \"/k\"}, \"services\":"
+			  "{\"image\": \"k:1\", \"services\":"
 			  " [{\"vip\": \"10.7.0.1\", \"port\": 80}]}"),
 		     404, "name", "no app named \"ghost\"");
 }
@@ -332,7 +332,7 @@ static void test_delete(void **state)
 	expect_error(http("GET", "/v1/apps/db", NULL), 404, "name", "no app");
 	/* Its service is free again. */
 	assert_int_equal(http("POST", "/v1/apps",
-			      "{\"name\": \"db2\", \"image\": {\"kernel\": \"/k\"}, \"services\":"
+			      "{\"name\": \"db2\", \"image\": \"k:1\", \"services\":"
 			      " [{\"vip\": \"fd00::5\", \"port\": 5432}]}")
 				 ->status,
 			 201);
@@ -345,7 +345,7 @@ static void test_still_serving(void **state)
 
 	(void)state;
 	r = http("POST", "/v1/apps",
-		 "{\"name\": \"late\", \"image\": {\"kernel\": \"/k\"}, \"services\":"
+		 "{\"name\": \"late\", \"image\": \"k:1\", \"services\":"
 		 " [{\"vip\": \"10.1.0.9\", \"port\": 8080, \"proto\": \"udp\"}]}");
 	assert_int_equal(r->status, 201);
 	r = http("GET", "/v1/apps", NULL);

@@ -17,8 +17,8 @@ static struct app_spec app(const char *name, const char *vip, int port, const ch
 {
 	struct app_spec spec;
 	struct app_err err;
-	json_t *j = json_pack("{s:s,s:{s:s},s:[{s:s,s:i,s:s}]}", "name", name, "image", "kernel",
-			      "/k", "services", "vip", vip, "port", port, "proto", proto);
+	json_t *j = json_pack("{s:s,s:s,s:[{s:s,s:i,s:s}]}", "name", name, "image", "k:1",
+			      "services", "vip", vip, "port", port, "proto", proto);
 
 	assert_non_null(j);
 	if (app_spec_from_json(&spec, j, NULL, &err))

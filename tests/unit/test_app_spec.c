@@ -15,7 +15,7 @@
 #include "api/app_spec.h"
 
 /* The smallest valid app; each case below changes it with a JSON patch. */
-static const char *base = "{\"name\": \"hello\", \"image\": {\"kernel\": \"/k/vmlinux\"},"
+static const char *base = "{\"name\": \"hello\", \"image\": \"hello:1\","
 			  " \"services\": [{\"vip\": \"10.1.0.1\", \"port\": 80}]}";
 
 /* (patch): a JSON object whose members replace the base's; a member whose
@@ -100,8 +100,14 @@ static void test_defaults(void **state)
 	(void)state;
 	assert_int_equal(parse("{}", &spec, &err), 0);
 	assert_string_equal(spec.name, "hello");
-	assert_string_equal(spec.image.kernel, "/k/vmlinux");
-	assert_string_equal(spec.image.initrd, "");
+	assert_string_equal(spec.image, "hello:1");
+	assert_string_equal(spec.host_image, "");
+	assert_string_equal(spec.boot.kernel, ""); /* emberd's, at deploy */
+	assert_false(spec.has_command);
+	assert_false(spec.has_args);
+	assert_int_equal(spec.nenv, 0);
+	assert_string_equal(spec.workdir, "");
+	assert_string_equal(spec.user, "");
 	assert_int_equal(spec.nservices, 1);
 	assert_int_equal(spec.services[0].family, AF_INET);
 	assert_memory_equal(spec.services[0].vip, "\x0a\x01\x00\x01", 4);
@@ -119,8 +125,11 @@ static void test_defaults(void **state)
 }
 
 static const char *full =
-	"{\"name\": \"a-9\", \"image\": {\"kernel\": \"/i/bzImage\", \"initrd\": \"/i/init.cpio\","
-	" \"rootfs\": \"/i/root.ext4\", \"exec\": \"/bin/app\"},"
+	"{\"name\": \"a-9\", \"image\": \"reg.example:5000/team/app@sha256:"
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+	" \"command\": [\"/bin/sh\", \"-c\"], \"env\": {\"A\": \"1\", \"EMPTY\": \"\", \"Q\": "
+	"\"x=\\\"y\\\"\"},"
+	" \"workdir\": \"/srv\", \"user\": \"app:staff\","
 	" \"cmdline\": \"console=ttyS0 quiet x=\\\"a b\\\"\", \"args\": [\"--x=1\", \"a b\", \"\"],"
 	" \"services\": [{\"vip\": \"2001:DB8::0001\", \"port\": 65535, \"proto\": \"udp\"},"
 	" {\"vip\": \"10.1.0.1\", \"port\": 1, \"proto\": \"tcp\"},"
@@ -138,9 +147,16 @@ static void test_full(void **state)
 	assert_int_equal(app_spec_from_json(&spec, j, NULL, &err), 0);
 	json_decref(j);
 	assert_string_equal(spec.name, "a-9");
-	assert_string_equal(spec.image.initrd, "/i/init.cpio");
-	assert_string_equal(spec.image.rootfs, "/i/root.ext4");
-	assert_string_equal(spec.image.exec, "/bin/app");
+	assert_string_equal(spec.image,
+			    "reg.example:5000/team/app@sha256:"
+			    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	assert_true(spec.has_command);
+	assert_int_equal(spec.ncommand, 2);
+	assert_string_equal(spec.command[1], "-c");
+	assert_int_equal(spec.nenv, 3);
+	assert_memory_equal(spec.env, "A=1\0EMPTY=\0Q=x=\"y\"\0", 20);
+	assert_string_equal(spec.workdir, "/srv");
+	assert_string_equal(spec.user, "app:staff");
 	assert_string_equal(spec.cmdline, "console=ttyS0 quiet x=\"a b\"");
 	assert_int_equal(spec.nargs, 3);
 	assert_string_equal(spec.args[1], "a b");
@@ -206,8 +222,8 @@ static void test_roundtrip(void **state)
 	assert_int_equal(parse("{}", &a, &err), 0);
 	out = app_spec_to_json(&a);
 	s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(s, "{\"args\":[],\"idle_timeout_ms\":5000,\"image\":{\"kernel\":"
-			       "\"/k/vmlinux\"},\"max_instances\":4,\"mem_mib\":128,"
+	assert_string_equal(s, "{\"idle_timeout_ms\":5000,\"image\":\"hello:1\","
+			       "\"max_instances\":4,\"mem_mib\":128,"
 			       "\"min_instances\":0,\"name\":\"hello\",\"services\":[{\"port\":80,"
 			       "\"proto\":\"tcp\",\"vip\":\"10.1.0.1\"}],\"standby\":1,"
 			       "\"target_concurrency\":32,\"vcpus\":1}");
@@ -273,39 +289,57 @@ static void test_name_from_path(void **state)
 
 static void test_image(void **state)
 {
-	char long_path[512];
+	char long_ref[1024];
 
 	(void)state;
-	long_path[0] = '\0';
-	fill(long_path, "{\"image\": {\"kernel\": \"/", 'k', 256, "\"}}");
+	long_ref[0] = '\0';
+	fill(long_ref, "{\"image\": \"", 'r', 512, "\"}");
 	EXPECT_BAD({"{\"image\": null}", "image", "is required"},
-		   {"{\"image\": \"/k\"}", "image", "must be an object"},
-		   {"{\"image\": {}}", "image.kernel", "is required"},
-		   {"{\"image\": {\"initrd\": \"/i\"}}", "image.kernel", "is required"},
-		   {"{\"image\": {\"kernel\": 1}}", "image.kernel", "must be a string"},
-		   {"{\"image\": {\"kernel\": \"\"}}", "image.kernel", "must not be empty"},
-		   {"{\"image\": {\"kernel\": \"k\"}}", "image.kernel", "absolute path"},
-		   {"{\"image\": {\"kernel\": \"/a/../k\"}}", "image.kernel", "'..'"},
-		   {"{\"image\": {\"kernel\": \"/a/..\"}}", "image.kernel", "'..'"},
-		   {"{\"image\": {\"kernel\": \"/a\\nb\"}}", "image.kernel", "control characters"},
-		   {"{\"image\": {\"kernel\": \"/a\\u0000b\"}}", "image.kernel", "NUL"},
-		   {long_path, "image.kernel", "at most 255 bytes"},
-		   {"{\"image\": {\"kernel\": \"/k\", \"initrd\": \"\"}}", "image.initrd",
-		    "must not be empty"},
-		   {"{\"image\": {\"kernel\": \"/k\", \"initrd\": \"i\"}}", "image.initrd",
-		    "absolute path"},
-		   {"{\"image\": {\"kernel\": \"/k\", \"rootfs\": 0}}", "image.rootfs",
-		    "must be a string"},
-		   {"{\"image\": {\"kernel\": \"/k\", \"rootfs\": \"/r,cow\"}}", "image.rootfs",
-		    "','"},
-		   {"{\"image\": {\"kernel\": \"/k\", \"exec\": \"app\"}}", "image.exec",
-		    "absolute path"},
-		   {"{\"image\": {\"kernel\": \"/k\", \"exec\": \"/bin/a b\"}}", "image.exec",
-		    "spaces"},
-		   {"{\"image\": {\"kernel\": \"/k\", \"exec\": []}}", "image.exec",
-		    "must be a string"},
-		   {"{\"image\": {\"kernel\": \"/k\", \"oci\": \"x\"}}", "image.oci",
-		    "unknown field"});
+		   {"{\"image\": 1}", "image", "an image reference"},
+		   {"{\"image\": \"\"}", "image", "must not be empty"},
+		   {"{\"image\": \"a b\"}", "image", "spaces"},
+		   {"{\"image\": \"a\\nb\"}", "image", "control characters"},
+		   {long_ref, "image", "at most 511 bytes"},
+		   /* Host paths are the operator's (emberd's configuration), never a caller's. */
+		   {"{\"image\": {\"kernel\": \"/k\"}}", "image", "host paths are not accepted"},
+		   {"{\"image\": {}}", "image.host", "is required"},
+		   {"{\"image\": {\"host\": \"\"}}", "image.host", "must not be empty"},
+		   {"{\"image\": {\"host\": 1}}", "image.host", "must be a string"});
+}
+
+static void test_image_oci_fields(void **state)
+{
+	char many_env[4096] = "{\"env\": {", big_env[8192] = "{\"env\": {\"A\": \"";
+	char long_user[128] = "";
+
+	(void)state;
+	for (int i = 0; i < 65; i++)
+		snprintf(many_env + strlen(many_env), sizeof(many_env) - strlen(many_env),
+			 "%s\"V%d\": \"x\"", i ? ", " : "", i);
+	strcat(many_env, "}}");
+	fill(big_env, "", 'v', 4096, "\"}}");
+	fill(long_user, "{\"user\": \"", 'u', 64, "\"}");
+	EXPECT_BAD(
+		{"{\"command\": \"/bin/sh\"}", "command", "must be an array"},
+		{"{\"command\": [1]}", "command[0]", "must be a string"},
+		{"{\"env\": [\"A=1\"]}", "env", "must be an object"},
+		{"{\"env\": {\"A=B\": \"1\"}}", "env.A=B", "without '='"},
+		{"{\"env\": {\"\": \"1\"}}", "env.", "non-empty"},
+		{"{\"env\": {\"A\": 1}}", "env.A", "must be a string"},
+		{many_env, "env", "at most 64 entries"}, {big_env, "env.A", "at most"},
+		{"{\"workdir\": \"srv\"}", "workdir", "absolute path"},
+		{"{\"workdir\": \"\"}", "workdir", "must not be empty"},
+		{"{\"user\": \"\"}", "user", "must not be empty"},
+		{long_user, "user", "at most 63 bytes"},
+		/* A host image runs ember-init's own workload: none of them apply. */
+		{"{\"image\": {\"host\": \"demo\"}, \"command\": []}", "command", "OCI image only"},
+		{"{\"image\": {\"host\": \"demo\"}, \"env\": {\"A\": \"\"}}", "env",
+		 "OCI image only"},
+		{"{\"image\": {\"host\": \"demo\"}, \"workdir\": \"/\"}", "workdir",
+		 "OCI image only"},
+		{"{\"image\": {\"host\": \"demo\"}, \"user\": \"1\"}", "user", "OCI image only"},
+		{"{\"image\": {\"host\": \"demo\"}, \"services\": [{\"vip\": \"10.1.0.1\"}]}",
+		 "services[0].port", "a host image exposes no ports"});
 }
 
 static void test_image_ok(void **state)
@@ -314,11 +348,42 @@ static void test_image_ok(void **state)
 	struct app_err err;
 
 	(void)state;
-	/* A comma is fine outside --disk; ".." inside a name is not a component. */
-	assert_int_equal(parse("{\"image\": {\"kernel\": \"/a,b/k..1\", \"initrd\": \"/x/..y\"}}",
+	assert_int_equal(parse("{\"image\": {\"host\": \"demo\"}}", &spec, &err), 0);
+	assert_string_equal(spec.host_image, "demo");
+	assert_string_equal(spec.image, "");
+	/* An OCI image's service may leave the port to the image's ExposedPorts. */
+	assert_int_equal(parse("{\"services\": [{\"vip\": \"10.1.0.1\"}], \"command\": [],"
+			       " \"args\": [\"a\\\"b\"]}",
 			       &spec, &err),
 			 0);
-	assert_string_equal(spec.image.kernel, "/a,b/k..1");
+	assert_int_equal(spec.services[0].port, 0);
+	assert_true(spec.has_command);
+	assert_int_equal(spec.ncommand, 0);
+	assert_string_equal(spec.args[0], "a\"b"); /* no command line word: any byte but NUL */
+}
+
+static void test_boot_record(void **state)
+{
+	struct app_boot b = {.kernel = "/k",
+			     .initrd = "/d/initrd.cpio",
+			     .rootfs = "/r.erofs",
+			     .digest = "sha256:00"},
+			c;
+	struct app_err err;
+	json_t *j = app_boot_to_json(&b), *bad;
+
+	(void)state;
+	assert_int_equal(app_boot_from_json(&c, j, &err), 0);
+	assert_memory_equal(&b, &c, sizeof(b));
+	json_decref(j);
+	bad = json_pack("{s:s}", "initrd", "/i");
+	assert_int_equal(app_boot_from_json(&c, bad, &err), -EINVAL);
+	assert_string_equal(err.field, "boot.kernel");
+	json_decref(bad);
+	bad = json_pack("{s:s,s:s}", "kernel", "/k", "disk", "/d");
+	assert_int_equal(app_boot_from_json(&c, bad, &err), -EINVAL);
+	assert_string_equal(err.field, "boot.disk");
+	json_decref(bad);
 }
 
 static void test_services(void **state)
@@ -336,7 +401,8 @@ static void test_services(void **state)
 		   {many, "services", "must have 1-16 elements"},
 		   {"{\"services\": [80]}", "services[0]", "must be an object"},
 		   {"{\"services\": [{\"port\": 80}]}", "services[0].vip", "is required"},
-		   {"{\"services\": [{\"vip\": \"10.1.0.1\"}]}", "services[0].port", "is required"},
+		   {"{\"image\": {\"host\": \"d\"}, \"services\": [{\"vip\": \"10.1.0.1\"}]}",
+		    "services[0].port", "is required"},
 		   {"{\"services\": [{\"vip\": \"10.1.0.1\", \"port\": 80, \"x\": 1}]}",
 		    "services[0].x", "unknown field"},
 		   {"{\"services\": [{\"vip\": \"10.1.0.1\", \"port\": 80},"
@@ -482,7 +548,7 @@ static void test_args(void **state)
 	EXPECT_BAD({"{\"args\": \"--x\"}", "args", "must be an array"},
 		   {many, "args", "must have 0-16 elements"},
 		   {"{\"args\": [\"ok\", 1]}", "args[1]", "must be a string"},
-		   {"{\"args\": [\"a\\\"b\"]}", "args[0]", "'\"'"},
+		   {"{\"image\": {\"host\": \"d\"}, \"args\": [\"a\\\"b\"]}", "args[0]", "'\"'"},
 		   {"{\"args\": [\"a\\nb\"]}", "args[0]", "control characters"},
 		   {long_arg, "args[0]", "at most 255 bytes"},
 		   {total, "args", "must total at most 1024 bytes"});
@@ -585,6 +651,8 @@ int main(void)
 		cmocka_unit_test(test_name_from_path),
 		cmocka_unit_test(test_image),
 		cmocka_unit_test(test_image_ok),
+		cmocka_unit_test(test_image_oci_fields),
+		cmocka_unit_test(test_boot_record),
 		cmocka_unit_test(test_services),
 		cmocka_unit_test(test_service_port_proto),
 		cmocka_unit_test(test_service_vip),

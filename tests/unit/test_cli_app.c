@@ -255,8 +255,7 @@ static void rm_file(const char *name)
 }
 
 #define SPEC(name, vip_port)                                                                       \
-	"{\"name\": \"" name "\", \"image\": {\"kernel\": \"/g/vmlinux\", \"initrd\":"             \
-	" \"/g/initramfs.cpio\"}, \"services\": [" vip_port "]}"
+	"{\"name\": \"" name "\", \"image\": \"web:1\", \"services\": [" vip_port "]}"
 
 /* ---- the tests, in order: they share the apps deployed ---- */
 
@@ -359,8 +358,7 @@ static void test_status(void **state)
 		   "            event -> ok                 435 us\n"
 		   "            event -> first packet         -\n"
 		   "services:   10.1.0.1:80/tcp\n"
-		   "image:      kernel /g/vmlinux\n"
-		   "            initrd /g/initramfs.cpio\n"
+		   "image:      web:1\n"
 		   "resources:  128 MiB, 1 vCPU\n"
 		   "scaling:    min 0, max 4, standby 1, idle timeout 5000 ms, target concurrency "
 		   "32\n"

@@ -110,12 +110,48 @@ static void test_errors(void **state)
 	}
 }
 
+/* The guest files and the host images an app names by {"host": NAME}. */
+static void test_guest_and_host_images(void **state)
+{
+	struct emberd_opts o = {0};
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(load("{\"guest_kernel\": \"/g/vmlinux\", \"guest_initramfs\": "
+			      "\"/g/i.cpio\", \"host_images\": {\"demo\": {\"kernel\": \"/k\", "
+			      "\"initrd\": \"/i\"}, \"disk\": {\"kernel\": \"/k\", \"rootfs\": "
+			      "\"/r.img\", \"exec\": \"/srv/app\"}}}",
+			      &o, err),
+			 0);
+	assert_string_equal(o.guest_kernel, "/g/vmlinux");
+	assert_string_equal(o.guest_initramfs, "/g/i.cpio");
+	assert_int_equal(o.nhost_images, 2);
+	assert_string_equal(o.host_images[0].name, "demo");
+	assert_string_equal(o.host_images[0].boot.initrd, "/i");
+	assert_string_equal(o.host_images[1].boot.rootfs, "/r.img");
+	assert_string_equal(o.host_images[1].boot.exec, "/srv/app");
+	free(o.host_images);
+	expect_error("{\"host_images\": []}", "must be an object");
+	expect_error("{\"host_images\": {\"Demo\": {\"kernel\": \"/k\"}}}", "host_images.Demo");
+	expect_error("{\"host_images\": {\"d\": {\"initrd\": \"/i\"}}}", "\"kernel\" is required");
+	expect_error("{\"host_images\": {\"d\": {\"kernel\": \"k\"}}}", "absolute path");
+	expect_error("{\"host_images\": {\"d\": {\"kernel\": \"/a/../k\"}}}", "'..'");
+	expect_error("{\"host_images\": {\"d\": {\"kernel\": \"/k\", \"rootfs\": \"/r,cow\"}}}",
+		     "','");
+	expect_error("{\"host_images\": {\"d\": {\"kernel\": \"/k\", \"exec\": \"/a b\"}}}",
+		     "spaces");
+	expect_error("{\"host_images\": {\"d\": {\"kernel\": \"/k\", \"disk\": \"/x\"}}}",
+		     "unknown key \"disk\"");
+	expect_error("{\"guest_kernel\": \"\"}", "\"guest_kernel\": must be a non-empty string");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_guest_and_host_images),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -367,8 +367,12 @@ static void check_result(const struct rootfs_result *r, const char *digest, cons
 	assert_int_equal(stat(r->path, &sb), 0);
 	assert_int_equal(r->image_bytes, sb.st_size);
 	assert_int_equal(sb.st_mode & 07777, 0444);
-	snprintf(want, sizeof(want), ". .. %s.%s ", digest_hex(digest), ext);
+	/* Beside it, the image's user files (it has no etc/passwd or etc/group). */
+	snprintf(want, sizeof(want), ". .. %s.%s %s.users ", digest_hex(digest), ext,
+		 digest_hex(digest));
 	assert_string_equal(names(out, buf), want);
+	snprintf(want, sizeof(want), "%s/%s.users/etc", out, digest_hex(digest));
+	assert_string_equal(names(want, buf), ". .. ");
 }
 
 /* Extracts erofs image (img) into a new directory, returned. */

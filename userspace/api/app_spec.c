@@ -62,36 +62,42 @@ void app_spec_defaults(struct app_spec *spec)
 	spec->standby = APP_STANDBY_DEFAULT;
 }
 
-static int parse_image(struct app_image *img, const json_t *v, struct app_err *err)
+/*
+ * "image": a reference to an image in emberd's store ("redis:7",
+ * "NAME@sha256:..."), resolved by emberd at deploy; or {"host": NAME}, a
+ * kernel and initramfs named in emberd's own configuration (ember's tests
+ * and the operator's own guests). An API caller never gives a host path.
+ */
+static int parse_image(struct app_spec *spec, const json_t *v, struct app_err *err)
 {
 	const char *key;
 	json_t *m;
-	char path[64];
 	int rc;
 
-	if ((rc = app_need_object(v, "image", err)))
+	if (json_is_string(v)) {
+		rc = app_read_str(v, "image", spec->image, sizeof(spec->image), false, err);
+		if (!rc && strpbrk(spec->image, " \t"))
+			rc = app_fail(err, "image", "must not contain spaces");
 		return rc;
+	}
+	if (!json_is_object(v))
+		return app_fail(err, "image",
+				"must be an image reference (\"redis:7\") or {\"host\": NAME}");
 	json_object_foreach((json_t *)v, key, m)
 	{
-		app_path_key(path, sizeof(path), "image", key);
-		if (!strcmp(key, "kernel") || !strcmp(key, "initrd") || !strcmp(key, "rootfs")) {
-			char *dst = key[0] == 'k'   ? img->kernel
-				    : key[0] == 'i' ? img->initrd
-						    : img->rootfs;
-
-			rc = app_read_str(m, path, dst, APP_PATH_MAX, false, err)
-				     ?: app_check_host_path(dst, path, key[0] == 'r', err);
-		} else if (!strcmp(key, "exec")) {
-			rc = app_read_str(m, path, img->exec, sizeof(img->exec), false, err)
-				     ?: app_check_exec(img->exec, path, err);
-		} else {
-			rc = app_fail(err, path, "unknown field");
-		}
+		if (strcmp(key, "host"))
+			return app_fail(err, "image",
+					"unknown field \"%s\" (an app names an image by its "
+					"reference, or a host image of emberd's configuration "
+					"by {\"host\": NAME}; host paths are not accepted)",
+					key);
+		rc = app_read_str(m, "image.host", spec->host_image, sizeof(spec->host_image),
+				  false, err);
 		if (rc)
 			return rc;
 	}
-	if (!img->kernel[0])
-		return app_fail(err, "image.kernel", "is required");
+	if (!spec->host_image[0])
+		return app_fail(err, "image.host", "is required");
 	return 0;
 }
 
@@ -126,9 +132,9 @@ static int parse_service(struct app_service *svc, const json_t *v, const char *b
 		if (rc)
 			return rc;
 	}
-	svc->port = (uint16_t)port;
-	if (!svc->family || !port) {
-		app_path_key(path, sizeof(path), base, !svc->family ? "vip" : "port");
+	svc->port = (uint16_t)port; /* 0: the image's ExposedPorts (check_spec) */
+	if (!svc->family) {
+		app_path_key(path, sizeof(path), base, "vip");
 		return app_fail(err, path, "is required");
 	}
 	return 0;
@@ -157,27 +163,59 @@ static int parse_services(struct app_spec *spec, const json_t *v, struct app_err
 	return 0;
 }
 
-static int parse_args(struct app_spec *spec, const json_t *v, struct app_err *err)
+/* "command" or "args": up to APP_ARGS_MAX strings of APP_ARGS_TOTAL bytes in all. */
+static int parse_argv(const char *key, char (*out)[APP_ARG_MAX], unsigned int *n, bool *has,
+		      const json_t *v, struct app_err *err)
 {
 	size_t i, total = 0;
 	char path[32];
 	json_t *e;
 	int rc;
 
-	if ((rc = app_need_array(v, "args", 0, APP_ARGS_MAX, err)))
+	if ((rc = app_need_array(v, key, 0, APP_ARGS_MAX, err)))
 		return rc;
 	json_array_foreach(v, i, e)
 	{
-		app_path_index(path, sizeof(path), "args", i);
-		rc = app_read_str(e, path, spec->args[i], APP_ARG_MAX, true, err)
-			     ?: app_check_arg(spec->args[i], path, err);
-		if (rc)
+		app_path_index(path, sizeof(path), key, i);
+		if ((rc = app_read_str(e, path, out[i], APP_ARG_MAX, true, err)))
 			return rc;
-		total += strlen(spec->args[i]);
+		total += strlen(out[i]);
 	}
 	if (total > APP_ARGS_TOTAL)
-		return app_fail(err, "args", "must total at most %d bytes", APP_ARGS_TOTAL);
-	spec->nargs = (unsigned int)i;
+		return app_fail(err, key, "must total at most %d bytes", APP_ARGS_TOTAL);
+	*n = (unsigned int)i;
+	*has = true;
+	return 0;
+}
+
+/* "env": {"NAME": "VALUE", ...}, kept in order as "NAME=VALUE" strings. */
+static int parse_env(struct app_spec *spec, const json_t *v, struct app_err *err)
+{
+	char path[APP_ENV_BYTES + 8], val[APP_ENV_BYTES];
+	size_t used = 0;
+	const char *key;
+	json_t *m;
+	int rc;
+
+	if ((rc = app_need_object(v, "env", err)))
+		return rc;
+	if (json_object_size(v) > APP_ENV_MAX)
+		return app_fail(err, "env", "must have at most %d entries", APP_ENV_MAX);
+	json_object_foreach((json_t *)v, key, m)
+	{
+		snprintf(path, sizeof(path), "env.%.64s", key);
+		if (!key[0] || strchr(key, '=') || strpbrk(key, " \t\n"))
+			return app_fail(err, path,
+					"a name must be non-empty, without '=' or spaces");
+		if ((rc = app_read_str(m, path, val, sizeof(val), true, err)))
+			return rc;
+		if (used + strlen(key) + 1 + strlen(val) + 1 > sizeof(spec->env))
+			return app_fail(err, "env", "must total at most %d bytes", APP_ENV_BYTES);
+		used += (size_t)snprintf(spec->env + used, sizeof(spec->env) - used, "%s=%s", key,
+					 val) +
+			1;
+		spec->nenv++;
+	}
 	return 0;
 }
 
@@ -200,16 +238,54 @@ static int parse_member(struct app_spec *spec, const char *key, const json_t *v,
 		return rc;
 	}
 	if (!strcmp(key, "image"))
-		return parse_image(&spec->image, v, err);
+		return parse_image(spec, v, err);
 	if (!strcmp(key, "services"))
 		return parse_services(spec, v, err);
+	if (!strcmp(key, "command"))
+		return parse_argv(key, spec->command, &spec->ncommand, &spec->has_command, v, err);
 	if (!strcmp(key, "args"))
-		return parse_args(spec, v, err);
+		return parse_argv(key, spec->args, &spec->nargs, &spec->has_args, v, err);
+	if (!strcmp(key, "env"))
+		return parse_env(spec, v, err);
+	if (!strcmp(key, "workdir")) {
+		rc = app_read_str(v, key, spec->workdir, sizeof(spec->workdir), false, err);
+		if (!rc && spec->workdir[0] != '/')
+			rc = app_fail(err, key, "must be an absolute path");
+		return rc;
+	}
+	if (!strcmp(key, "user"))
+		return app_read_str(v, key, spec->user, sizeof(spec->user), false, err);
 	if (!strcmp(key, "cmdline")) {
 		rc = app_read_str(v, key, spec->cmdline, sizeof(spec->cmdline), true, err);
 		return rc ?: app_check_cmdline(spec->cmdline, key, err);
 	}
 	return app_fail(err, key, "unknown field");
+}
+
+/* A host image runs ember-init's own workload: the OCI fields mean nothing
+ * to it, and its args become ember.arg="..." words of the command line. */
+static int check_host_spec(const struct app_spec *spec, struct app_err *err)
+{
+	const char *oci_only = spec->has_command  ? "command"
+			       : spec->nenv	  ? "env"
+			       : spec->workdir[0] ? "workdir"
+			       : spec->user[0]	  ? "user"
+						  : NULL;
+	char path[48];
+
+	if (oci_only)
+		return app_fail(err, oci_only, "applies to an OCI image only, not to a host image");
+	for (unsigned int i = 0; i < spec->nservices; i++)
+		if (!spec->services[i].port) {
+			snprintf(path, sizeof(path), "services[%u].port", i);
+			return app_fail(err, path, "is required (a host image exposes no ports)");
+		}
+	for (unsigned int i = 0; i < spec->nargs; i++) {
+		app_path_index(path, sizeof(path), "args", i);
+		if (app_check_arg(spec->args[i], path, err))
+			return -EINVAL;
+	}
+	return 0;
 }
 
 /* Rules between fields and required fields, after every member parsed. */
@@ -222,14 +298,14 @@ static int check_spec(const struct app_spec *spec, const char *name_from_path, s
 	} else if (!spec->name[0]) {
 		return app_fail(err, "name", "is required");
 	}
-	if (!spec->image.kernel[0])
+	if (!spec->image[0] && !spec->host_image[0])
 		return app_fail(err, "image", "is required");
 	if (!spec->nservices)
 		return app_fail(err, "services", "is required");
 	if (spec->min_instances > spec->max_instances)
 		return app_fail(err, "min_instances", "must not exceed max_instances (%u)",
 				spec->max_instances);
-	return 0;
+	return spec->image[0] ? 0 : check_host_spec(spec, err);
 }
 
 int app_spec_from_json(struct app_spec *spec, const json_t *json, const char *name_from_path,
@@ -257,19 +333,6 @@ int app_spec_from_json(struct app_spec *spec, const json_t *json, const char *na
 	return 0;
 }
 
-static json_t *image_to_json(const struct app_image *img)
-{
-	json_t *o = json_pack("{s:s}", "kernel", img->kernel);
-
-	if (o && img->initrd[0])
-		json_object_set_new(o, "initrd", json_string(img->initrd));
-	if (o && img->rootfs[0])
-		json_object_set_new(o, "rootfs", json_string(img->rootfs));
-	if (o && img->exec[0])
-		json_object_set_new(o, "exec", json_string(img->exec));
-	return o;
-}
-
 static json_t *services_to_json(const struct app_spec *spec)
 {
 	json_t *a = json_array();
@@ -286,26 +349,106 @@ static json_t *services_to_json(const struct app_spec *spec)
 	return a;
 }
 
+static json_t *strv_to_json(const char (*v)[APP_ARG_MAX], unsigned int n)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
 json_t *app_spec_to_json(const struct app_spec *spec)
 {
-	json_t *o = json_pack("{s:s,s:o,s:o}", "name", spec->name, "image",
-			      image_to_json(&spec->image), "services", services_to_json(spec));
-	json_t *args = json_array();
+	json_t *o = json_pack("{s:s,s:o}", "name", spec->name, "services", services_to_json(spec));
+	json_t *env = json_object();
+	const char *p = spec->env;
 
-	if (!o || !args) {
+	if (!o || !env) {
 		json_decref(o);
-		json_decref(args);
+		json_decref(env);
 		return NULL;
 	}
+	json_object_set_new(o, "image",
+			    spec->image[0] ? json_string(spec->image)
+					   : json_pack("{s:s}", "host", spec->host_image));
+	if (spec->has_command)
+		json_object_set_new(o, "command", strv_to_json(spec->command, spec->ncommand));
+	if (spec->has_args)
+		json_object_set_new(o, "args", strv_to_json(spec->args, spec->nargs));
+	for (unsigned int i = 0; i < spec->nenv; i++, p += strlen(p) + 1) {
+		const char *eq = strchr(p, '=');
+		char name[APP_ENV_BYTES];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - p), p);
+		json_object_set_new(env, name, json_string(eq + 1));
+	}
+	if (spec->nenv)
+		json_object_set_new(o, "env", env);
+	else
+		json_decref(env);
+	if (spec->workdir[0])
+		json_object_set_new(o, "workdir", json_string(spec->workdir));
+	if (spec->user[0])
+		json_object_set_new(o, "user", json_string(spec->user));
 	if (spec->cmdline[0])
 		json_object_set_new(o, "cmdline", json_string(spec->cmdline));
-	for (unsigned int i = 0; i < spec->nargs; i++)
-		json_array_append_new(args, json_string(spec->args[i]));
-	json_object_set_new(o, "args", args);
 	for (size_t i = 0; i < N_U32; i++)
 		json_object_set_new(o, u32_fields[i].key,
 				    json_integer(*u32_at((void *)spec, u32_fields[i].off)));
 	return o;
+}
+
+/* The boot files are emberd's records: paths it resolved itself. */
+static const struct {
+	const char *key;
+	size_t off, size;
+} boot_fields[] = {
+	{"kernel", offsetof(struct app_boot, kernel), APP_PATH_MAX},
+	{"initrd", offsetof(struct app_boot, initrd), APP_PATH_MAX},
+	{"rootfs", offsetof(struct app_boot, rootfs), APP_PATH_MAX},
+	{"exec", offsetof(struct app_boot, exec), APP_EXEC_MAX},
+	{"digest", offsetof(struct app_boot, digest), APP_DIGEST_MAX},
+};
+
+json_t *app_boot_to_json(const struct app_boot *b)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && i < sizeof(boot_fields) / sizeof(boot_fields[0]); i++) {
+		const char *v = (const char *)b + boot_fields[i].off;
+
+		if (v[0])
+			json_object_set_new(o, boot_fields[i].key, json_string(v));
+	}
+	return o;
+}
+
+int app_boot_from_json(struct app_boot *b, const json_t *json, struct app_err *err)
+{
+	const char *key;
+	json_t *v;
+
+	memset(b, 0, sizeof(*b));
+	if (app_need_object(json, "boot", err))
+		return -EINVAL;
+	json_object_foreach((json_t *)json, key, v)
+	{
+		size_t i = 0, n = sizeof(boot_fields) / sizeof(boot_fields[0]);
+		char path[32];
+
+		while (i < n && strcmp(key, boot_fields[i].key))
+			i++;
+		app_path_key(path, sizeof(path), "boot", key);
+		if (i == n)
+			return app_fail(err, path, "unknown field");
+		if (app_read_str(v, path, (char *)b + boot_fields[i].off, boot_fields[i].size,
+				 false, err))
+			return -EINVAL;
+	}
+	if (!b->kernel[0])
+		return app_fail(err, "boot.kernel", "is required");
+	return 0;
 }
 
 int app_scale_from_json(struct app_scale *scale, const json_t *json, bool require_bounds,

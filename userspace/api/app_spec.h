@@ -12,10 +12,11 @@
 #include <ember/maps.h>
 
 /*
- * An app is a name, a guest image, one or more services (VIP, port, proto)
- * and scaling knobs. docs/api.md is the reference for the JSON form; the
- * limits below are the ones it documents. Every string field is stored in a
- * fixed array so a spec is copied by assignment and needs no free.
+ * An app is a name, an OCI image (with what the spec overrides of its
+ * config), one or more services (VIP, port, proto) and scaling knobs.
+ * docs/api.md is the reference for the JSON form; the limits below are the
+ * ones it documents. Every string field is stored in a fixed array so a spec
+ * is copied by assignment and needs no free.
  */
 
 #define APP_NAME_MAX	 63   /* a DNS label: 1-63 of [a-z0-9-] */
@@ -25,6 +26,11 @@
 #define APP_ARGS_MAX	 16   /* ember-init takes up to 16 ember.arg */
 #define APP_ARGS_TOTAL	 1024 /* all args together: the x86 command line is 2048 */
 #define APP_CMDLINE_MAX	 512  /* extra kernel command line, incl. NUL */
+#define APP_IMAGE_MAX	 512  /* an image reference, incl. NUL (ref.h: REF_FORMAT_SIZE) */
+#define APP_DIGEST_MAX	 72   /* "sha256:" + 64 hex, incl. NUL */
+#define APP_ENV_BYTES	 4096 /* every "NAME=VALUE" of "env" with its NUL */
+#define APP_ENV_MAX	 64   /* entries of "env" */
+#define APP_USER_MAX	 64   /* "user": name or uid[:gid], incl. NUL */
 #define APP_SERVICES_MAX 16
 
 /* Ranges (inclusive) and defaults of the numeric fields. */
@@ -48,7 +54,8 @@ enum app_proto {
 
 /* One (VIP, port, proto) the dataplane routes to the app. The address is
  * laid out as struct dp_service wants it: 16 bytes, network byte order,
- * IPv4 in the first 4 bytes with (family) AF_INET. */
+ * IPv4 in the first 4 bytes with (family) AF_INET. Port 0 (an OCI image's
+ * app only, until emberd expands it) stands for the image's ExposedPorts. */
 struct app_service {
 	int family;
 	uint8_t vip[16];
@@ -56,20 +63,36 @@ struct app_service {
 	uint8_t proto; /* enum app_proto */
 };
 
-/* What ember-vmm boots (docs/vmm.md) and what ember-init runs in it. */
-struct app_image {
-	char kernel[APP_PATH_MAX]; /* required: vmlinux (PVH) or bzImage */
-	char initrd[APP_PATH_MAX]; /* "" = none */
-	char rootfs[APP_PATH_MAX]; /* "" = none; else --disk PATH,ro + ember.root */
-	char exec[APP_EXEC_MAX];   /* "" = ember-init's default workload */
+/*
+ * What ember-vmm boots (docs/vmm.md) and what ember-init runs in it. Never
+ * from an API caller: emberd fills it at deploy, from the image (ember's own
+ * kernel, an initramfs with the image's run config, the image's root
+ * filesystem) or from a host image of its own configuration.
+ */
+struct app_boot {
+	char kernel[APP_PATH_MAX];   /* vmlinux (PVH) or bzImage */
+	char initrd[APP_PATH_MAX];   /* "" = none */
+	char rootfs[APP_PATH_MAX];   /* "" = none; else --disk PATH,ro */
+	char exec[APP_EXEC_MAX];     /* host images: "" = ember-init's default workload */
+	char digest[APP_DIGEST_MAX]; /* OCI images: the manifest the reference named */
 };
 
 struct app_spec {
 	char name[APP_NAME_MAX + 1];
-	struct app_image image;
-	char cmdline[APP_CMDLINE_MAX]; /* extra kernel words, "" = none */
-	char args[APP_ARGS_MAX][APP_ARG_MAX];
+	char image[APP_IMAGE_MAX];		 /* "image": a reference, "" for a host image */
+	char host_image[APP_NAME_MAX + 1];	 /* "image": {"host": NAME} (emberd's config) */
+	char command[APP_ARGS_MAX][APP_ARG_MAX]; /* replaces the image's Entrypoint */
+	unsigned int ncommand;
+	bool has_command;
+	char args[APP_ARGS_MAX][APP_ARG_MAX]; /* replaces Cmd; a host image's ember.arg */
 	unsigned int nargs;
+	bool has_args;
+	char env[APP_ENV_BYTES]; /* "NAME=VALUE\0" x nenv: added to, or replacing, the image's */
+	unsigned int nenv;
+	char workdir[APP_PATH_MAX];    /* "" = the image's WorkingDir */
+	char user[APP_USER_MAX];       /* "" = the image's User */
+	struct app_boot boot;	       /* emberd's, not the caller's: see above */
+	char cmdline[APP_CMDLINE_MAX]; /* extra kernel words, "" = none */
 	struct app_service services[APP_SERVICES_MAX];
 	unsigned int nservices;
 	uint32_t mem_mib;
@@ -141,6 +164,12 @@ int app_scale_from_json(struct app_scale *scale, const json_t *json, bool requir
 /* Applies (scale) to (spec) if the result is consistent (min <= max);
  * otherwise leaves (spec) alone and returns -EINVAL with (err) filled. */
 int app_scale_apply(struct app_spec *spec, const struct app_scale *scale, struct app_err *err)
+	__attribute__((warn_unused_result));
+
+/* emberd's own records (the state directory), never an API caller's: the
+ * boot files of a deployed version as JSON and back (0 or -EINVAL). */
+json_t *app_boot_to_json(const struct app_boot *b);
+int app_boot_from_json(struct app_boot *b, const json_t *json, struct app_err *err)
 	__attribute__((warn_unused_result));
 
 /* Fills (err) ("field: message"); returns -EINVAL. For the parsers' helpers. */

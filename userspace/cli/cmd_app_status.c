@@ -140,19 +140,17 @@ static void status_wake(FILE *f, const json_t *w)
 	}
 }
 
-static void status_image(FILE *f, const json_t *image)
+/* "image": a reference (and the manifest it named at deploy), or a host image. */
+static void status_image(FILE *f, const json_t *a)
 {
-	static const char *const keys[] = {"kernel", "initrd", "rootfs", "exec"};
-	bool first = true;
+	const json_t *image = json_object_get(a, "image");
+	const char *digest = app_jstr(a, "image_digest", NULL);
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const char *v = app_jstr(image, keys[i], NULL);
-
-		if (!v)
-			continue;
-		fprintf(f, "%-12s%s %s\n", first ? "image:" : "", keys[i], v);
-		first = false;
-	}
+	if (json_is_string(image))
+		fprintf(f, "image:      %s%s%s\n", json_string_value(image), digest ? " " : "",
+			digest ? digest : "");
+	else
+		fprintf(f, "image:      host image %s\n", app_jstr(image, "host", "?"));
 }
 
 static void status_spec(FILE *f, const json_t *a)
@@ -163,7 +161,7 @@ static void status_spec(FILE *f, const json_t *a)
 
 	fprintf(f, "services:   ");
 	print_vips(f, json_object_get(a, "services"));
-	status_image(f, json_object_get(a, "image"));
+	status_image(f, a);
 	if (json_array_size(args)) {
 		fprintf(f, "args:      ");
 		json_array_foreach(args, i, v) fprintf(f, " %s", json_string_value(v));

@@ -334,6 +334,29 @@ int images_remove(void *ctx, const char *ref, struct api_reply *rep);
 bool images_busy(const struct emberd *d);
 struct store *images_store(const struct emberd *d);
 const char *images_rootfs_dir(const struct emberd *d);
+/* The manifest (ref) names, as an app names an image, into (digest), and its
+ * config parsed into (c) (oci_config_free() it). 0, -ENOENT (no such image:
+ * (e) says how to add it) or -errno with (e). */
+struct oci_config;
+struct img_err;
+int images_resolve(struct emberd *d, const char *ref, char digest[APP_DIGEST_MAX],
+		   struct oci_config *c, struct img_err *e);
+
+/* emberd_image_app.c: an app's image made bootable (docs/images.md, docs/guest-run.md). */
+/*
+ * Fills (spec)->boot from its image (ember's kernel, the image's root
+ * filesystem, its manifest digest) or its host image (emberd's config), and
+ * expands services without a port into the image's ExposedPorts. For an
+ * OCI image, (*run, *runlen) is ember-init's run config (malloc'd; free it),
+ * else NULL. 0, or -EINVAL / -ENOENT with (err) naming the field.
+ */
+int image_app_resolve(struct emberd *d, struct app_spec *spec, char **run, size_t *runlen,
+		      struct app_err *err);
+/* Writes (dir)/initrd.cpio, ember's initramfs with (run) appended as
+ * ember/run, and points (spec)->boot.initrd at it. 0 or -errno, with a
+ * sentence in (why). */
+int image_app_initrd(struct emberd *d, struct app_spec *spec, const char *dir, const char *run,
+		     size_t runlen, char *why, size_t whylen);
 
 /* --- 3. emberd_meter.c (emberd_meter.h): usage accounting. */
 
@@ -401,9 +424,11 @@ void autoscale(struct emberd *d, struct eapp *a, uint64_t now);
 void mem_tick(struct emberd *d, uint64_t now);
 
 /* --- 5. emberd_version.c: deploying a new version of a ready app (PUT). */
-/* Starts the new version's boot; 0, or fills (err) and returns -errno. */
-int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec,
-		   struct app_err *err);
+/* Starts the new version's boot, its initrd made with (run) (an OCI image's
+ * run config from image_app_resolve(), NULL for a host image); 0, or fills
+ * (err) and returns -errno. */
+int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec, const char *run,
+		   size_t runlen, struct app_err *err);
 void version_boot_done(struct emberd *d, struct eapp *a, uint64_t version);
 void version_fail(struct emberd *d, struct eapp *a, const char *why);
 /* The new version's first clone is paused: it takes over, old guests drain. */

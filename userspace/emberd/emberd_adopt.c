@@ -125,7 +125,7 @@ static struct eapp *adopt_app(struct emberd *d, const char *name, const char *di
 {
 	char path[PATH_MAX + 16], snap[PATH_MAX + 32], state[PATH_MAX + 48];
 	const struct app_entry *e;
-	json_t *j, *spec_j = NULL;
+	json_t *j, *spec_j = NULL, *boot_j = NULL;
 	struct app_spec spec;
 	struct app_err err;
 	json_int_t id = -1, version = 1;
@@ -135,8 +135,12 @@ static struct eapp *adopt_app(struct emberd *d, const char *name, const char *di
 	j = json_load_file(path, 0, NULL);
 	if (!j)
 		return NULL;
-	if (json_unpack(j, "{s:I,s:I,s:o}", "id", &id, "version", &version, "spec", &spec_j) ||
-	    app_spec_from_json(&spec, spec_j, name, &err) || id < 0 || id >= EMBER_MAX_APPS ||
+	/* "boot" holds the files emberd resolved at deploy: the app comes back
+	 * on the image it was deployed with, whatever its tag points at now. */
+	if (json_unpack(j, "{s:I,s:I,s:o,s:o}", "id", &id, "version", &version, "spec", &spec_j,
+			"boot", &boot_j) ||
+	    app_spec_from_json(&spec, spec_j, name, &err) ||
+	    app_boot_from_json(&spec.boot, boot_j, &err) || id < 0 || id >= EMBER_MAX_APPS ||
 	    app_registry_restore(d->reg, &spec, (uint32_t)id, (uint64_t)version, &e, &err)) {
 		log_err("app record %s is not usable (%s): app %s not restored", path,
 			id < 0 ? "bad JSON" : err.msg, name);

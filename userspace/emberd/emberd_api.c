@@ -56,6 +56,8 @@ static json_t *app_json(const struct eapp *a)
 	for (const struct guest *x = a->guests; x; x = x->next)
 		n[x->state]++;
 	json_object_set_new(j, "id", json_integer(e->id));
+	if (e->spec.boot.digest[0]) /* the manifest the reference named at deploy */
+		json_object_set_new(j, "image_digest", json_string(e->spec.boot.digest));
 	json_object_set_new(j, "version", json_integer((json_int_t)e->version));
 	/* What clones are restored from; below "version" while a new one deploys. */
 	json_object_set_new(j, "serving_version", json_integer((json_int_t)a->version));
@@ -96,22 +98,35 @@ static int app_dir(struct emberd *d, struct eapp *a)
 	return state_snap_prepare(a, 1);
 }
 
-static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *rep)
+static int be_deploy(void *ctx, const struct app_spec *req, struct api_reply *rep)
 {
 	struct emberd *d = ctx;
 	const struct app_entry *e;
+	struct app_spec *spec = malloc(sizeof(*spec));
+	char snap[PATH_MAX + 32], *run = NULL;
 	struct app_err err;
 	struct eapp *a;
-	int rc = app_registry_add(d->reg, spec, &e, &err);
+	size_t runlen;
+	int rc;
 
-	if (rc)
+	if (!spec)
+		return api_error(rep, 500, NULL, "out of memory");
+	*spec = *req;
+	rc = image_app_resolve(d, spec, &run, &runlen, &err);
+	if (!rc)
+		rc = app_registry_add(d->reg, spec, &e, &err);
+	free(spec);
+	if (rc) {
+		free(run);
 		return api_error_app(rep, rc, &err);
+	}
 	a = calloc(1, sizeof(*a));
 	if (!a) {
-		app_registry_del(d->reg, spec->name);
+		free(run);
+		app_registry_del(d->reg, req->name);
 		return api_error(rep, 500, NULL, "out of memory");
 	}
-	a->entry = app_registry_get(d->reg, spec->name);
+	a->entry = app_registry_get(d->reg, req->name);
 	a->state = APP_DEPLOYING;
 	a->spare_fd = -1;
 	a->version = 1;
@@ -121,6 +136,11 @@ static int be_deploy(void *ctx, const struct app_spec *spec, struct api_reply *r
 	if (rc)
 		snprintf(a->error, sizeof(a->error), "state directory %.180s: %s", a->dir,
 			 strerror(-rc));
+	app_snap_dir(a, 1, snap, sizeof(snap));
+	if (!rc && run)
+		rc = image_app_initrd(d, &a->entry->spec, snap, run, runlen, a->error,
+				      sizeof(a->error));
+	free(run);
 	if (rc || guest_boot(d, a)) {
 		a->state = APP_FAILED;
 		log_err("app %s: %s", app_name(a), a->error);
@@ -184,16 +204,26 @@ static int be_remove(void *ctx, const char *name, struct api_reply *rep)
 }
 
 /* PUT /v1/apps/NAME: a new version (emberd_version.c); 202, then asynchronous. */
-static int be_replace(void *ctx, const struct app_spec *spec, struct api_reply *rep)
+static int be_replace(void *ctx, const struct app_spec *req, struct api_reply *rep)
 {
 	struct emberd *d = ctx;
-	struct eapp *a = need(d, spec->name, rep);
+	struct eapp *a = need(d, req->name, rep);
+	struct app_spec *spec = malloc(sizeof(*spec));
 	struct app_err err;
+	char *run = NULL;
+	size_t runlen;
 	int rc;
 
-	if (!a)
-		return -1;
-	rc = version_deploy(d, a, spec, &err);
+	if (!a || !spec) {
+		free(spec);
+		return a ? api_error(rep, 500, NULL, "out of memory") : -1;
+	}
+	*spec = *req;
+	rc = image_app_resolve(d, spec, &run, &runlen, &err);
+	if (!rc)
+		rc = version_deploy(d, a, spec, run, runlen, &err);
+	free(run);
+	free(spec);
 	if (rc == -EBUSY)
 		return api_error(rep, 409, NULL, "%s", err.msg);
 	if (rc == -EIO || rc == -ENOMEM)

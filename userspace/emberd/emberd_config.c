@@ -8,11 +8,16 @@
 
 #include <jansson.h>
 
+#include "api/app_field.h"
 #include "emberd_config.h"
 
 /*
  * {"state_dir": "/var/lib/ember", "run_dir": "/run/ember", "ingress": "eth0",
  *  "pin_root": "/sys/fs/bpf/ember", "vmm": "/usr/lib/ember/ember-vmm",
+ *  "guest_kernel": "/usr/lib/ember/vmlinux",
+ *  "guest_initramfs": "/usr/lib/ember/initramfs.cpio",
+ *  "host_images": {"demo": {"kernel": "/k", "initrd": "/i.cpio",
+ *                           "rootfs": "/r.img", "exec": "/srv/app"}},
  *  "scale_ms": 10, "min_avail_mib": 256}
  *
  * Every key is optional; an unknown key, a wrong type or a value out of
@@ -20,11 +25,13 @@
  * The command line overrides the file.
  */
 
-static const char *const string_keys[] = {"state_dir", "run_dir", "ingress", "pin_root", "vmm"};
+static const char *const string_keys[] = {"state_dir", "run_dir",      "ingress",	 "pin_root",
+					  "vmm",       "guest_kernel", "guest_initramfs"};
 
 static const char **string_field(struct emberd_opts *o, const char *key)
 {
-	const char **f[] = {&o->state_dir, &o->run_dir, &o->ingress, &o->pin_root, &o->vmm};
+	const char **f[] = {&o->state_dir, &o->run_dir,	     &o->ingress,	 &o->pin_root,
+			    &o->vmm,	   &o->guest_kernel, &o->guest_initramfs};
 
 	for (size_t i = 0; i < sizeof(string_keys) / sizeof(string_keys[0]); i++)
 		if (!strcmp(key, string_keys[i]))
@@ -41,6 +48,72 @@ static int number(const char *path, const json_t *v, const char *key, long long 
 		return -EINVAL;
 	}
 	*out = json_integer_value(v);
+	return 0;
+}
+
+/*
+ * "host_images": {NAME: {"kernel": PATH, "initrd": PATH, "rootfs": PATH,
+ * "exec": PATH}}: the operator's own guests (and ember's tests'), named by
+ * an app as {"host": NAME}. The paths are checked as an app spec's were.
+ */
+static int host_images(const char *path, const json_t *v, struct emberd_opts *o, char *err,
+		       size_t errlen)
+{
+	struct emberd_host_image *hi;
+	const char *name, *key;
+	struct app_err ae;
+	json_t *img, *m;
+
+	if (!json_is_object(v) || json_object_size(v) > 64) {
+		snprintf(err, errlen, "%s: \"host_images\": must be an object of at most 64", path);
+		return -EINVAL;
+	}
+	o->host_images = calloc(json_object_size(v) + 1, sizeof(*o->host_images));
+	if (!o->host_images)
+		return -ENOMEM;
+	json_object_foreach((json_t *)v, name, img)
+	{
+		hi = &o->host_images[o->nhost_images++];
+		if (app_name_check(name, &ae) || !json_is_object(img)) {
+			snprintf(err, errlen, "%s: host_images.%s: %s", path, name,
+				 json_is_object(img) ? ae.msg : "must be an object");
+			return -EINVAL;
+		}
+		snprintf(hi->name, sizeof(hi->name), "%s", name);
+		json_object_foreach(img, key, m)
+		{
+			char *dst = !strcmp(key, "kernel")   ? hi->boot.kernel
+				    : !strcmp(key, "initrd") ? hi->boot.initrd
+				    : !strcmp(key, "rootfs") ? hi->boot.rootfs
+				    : !strcmp(key, "exec")   ? hi->boot.exec
+							     : NULL;
+			size_t n = dst == hi->boot.exec ? sizeof(hi->boot.exec) : APP_PATH_MAX;
+			int rc;
+
+			if (!dst) {
+				snprintf(err, errlen,
+					 "%s: host_images.%s: unknown key \"%s\" (known: kernel, "
+					 "initrd, rootfs, exec)",
+					 path, name, key);
+				return -EINVAL;
+			}
+			rc = app_read_str(m, key, dst, n, false, &ae);
+			if (!rc)
+				rc = dst == hi->boot.exec
+					     ? app_check_exec(dst, key, &ae)
+					     : app_check_host_path(dst, key, dst == hi->boot.rootfs,
+								   &ae);
+			if (rc) {
+				snprintf(err, errlen, "%s: host_images.%s.%s", path, name, ae.msg);
+				return -EINVAL;
+			}
+		}
+		if (!hi->boot.kernel[0]) {
+			snprintf(err, errlen, "%s: host_images.%s: \"kernel\" is required", path,
+				 name);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -77,14 +150,16 @@ int emberd_config_load(const char *path, struct emberd_opts *o, char *err, size_
 		} else if (!strcmp(key, "scale_ms")) {
 			if (!(rc = number(path, v, key, 1, 1000, &n, err, errlen)))
 				o->scale_ms = (int)n;
+		} else if (!strcmp(key, "host_images")) {
+			rc = host_images(path, v, o, err, errlen);
 		} else if (!strcmp(key, "min_avail_mib")) {
 			if (!(rc = number(path, v, key, 0, 1 << 30, &n, err, errlen)))
 				o->min_avail_mib = (unsigned int)n;
 		} else {
 			snprintf(err, errlen,
 				 "%s: unknown key \"%s\" (known: state_dir, run_dir, ingress, "
-				 "pin_root, "
-				 "vmm, scale_ms, min_avail_mib)",
+				 "pin_root, vmm, guest_kernel, guest_initramfs, host_images, "
+				 "scale_ms, min_avail_mib)",
 				 path, key);
 			rc = -EINVAL;
 		}

@@ -5,10 +5,22 @@
 
 #include <stddef.h>
 
+#include "api/app_spec.h"
+
 #define EMBERD_CONFIG_DEFAULT "/etc/ember/emberd.json"
+
+/* A kernel (+ initramfs, disk, workload) an app names by {"host": NAME}. */
+struct emberd_host_image {
+	char name[APP_NAME_MAX + 1];
+	struct app_boot boot;
+};
 
 struct emberd_opts {
 	const char *state_dir, *run_dir, *ingress, *pin_root, *vmm;
+	/* What every OCI image's guest boots: ember's kernel and ember-init. */
+	const char *guest_kernel, *guest_initramfs;
+	struct emberd_host_image *host_images; /* from the file only, kept for the process */
+	unsigned int nhost_images;
 	int verbose;
 	int scale_ms;		    /* tick while any guest is live: the autoscaler's period */
 	unsigned int min_avail_mib; /* below this MemAvailable paused guests go (0: never) */

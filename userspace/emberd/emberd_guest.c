@@ -134,11 +134,13 @@ static void boot_cmdline(const struct app_spec *s, char *buf, size_t len)
 			     EMBERD_GUEST_IP, EMBERD_GUEST_PFX, EMBERD_GW_IP, EMBERD_GUEST_IP6,
 			     EMBERD_GUEST_PFX6, EMBERD_GW_IP6, mac[0], mac[1], mac[2], mac[3],
 			     mac[4], mac[5], s->services[0].port);
-	if (s->image.exec[0] && n < len)
-		n += (size_t)snprintf(buf + n, len - n, " ember.exec=%s", s->image.exec);
-	if (s->image.rootfs[0] && n < len)
+	/* An OCI image's root, argv and the rest are in its run config (the
+	 * initramfs's ember/run, docs/guest-run.md); a host image's are here. */
+	if (!s->image[0] && s->boot.exec[0] && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " ember.exec=%s", s->boot.exec);
+	if (!s->image[0] && s->boot.rootfs[0] && n < len)
 		n += (size_t)snprintf(buf + n, len - n, " ember.root=/dev/vda");
-	for (unsigned int i = 0; i < s->nargs && n < len; i++)
+	for (unsigned int i = 0; !s->image[0] && i < s->nargs && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, " ember.arg=\"%s\"", s->args[i]);
 	if (s->cmdline[0] && n < len)
 		snprintf(buf + n, len - n, " %s", s->cmdline);
@@ -168,11 +170,11 @@ int guest_boot(struct emberd *d, struct eapp *a)
 	boot_cmdline(s, cmdline, sizeof(cmdline));
 	unlink(evs);
 	argv[n++] = (char *)d->o.vmm;
-	argv[n++] = "--kernel", argv[n++] = (char *)s->image.kernel;
-	if (s->image.initrd[0])
-		argv[n++] = "--initrd", argv[n++] = (char *)s->image.initrd;
-	if (s->image.rootfs[0]) {
-		snprintf(disk, sizeof(disk), "%s,ro", s->image.rootfs);
+	argv[n++] = "--kernel", argv[n++] = (char *)s->boot.kernel;
+	if (s->boot.initrd[0])
+		argv[n++] = "--initrd", argv[n++] = (char *)s->boot.initrd;
+	if (s->boot.rootfs[0]) {
+		snprintf(disk, sizeof(disk), "%s,ro", s->boot.rootfs);
 		argv[n++] = "--disk", argv[n++] = disk;
 	}
 	argv[n++] = "--mem", argv[n++] = mem, argv[n++] = "--vcpus", argv[n++] = vcpus;
@@ -219,8 +221,8 @@ int guest_restore(struct emberd *d, struct eapp *a, bool on_spare)
 	argv[n++] = "--snapshot-dir", argv[n++] = snap;
 	argv[n++] = "--net", argv[n++] = "fd=3";
 	/* The disk the boot had, as it had it: the VMM checks it is the same. */
-	if (s->image.rootfs[0]) {
-		snprintf(disk, sizeof(disk), "%s,ro", s->image.rootfs);
+	if (s->boot.rootfs[0]) {
+		snprintf(disk, sizeof(disk), "%s,ro", s->boot.rootfs);
 		argv[n++] = "--disk", argv[n++] = disk;
 	}
 	argv[n++] = "--paused", argv[n++] = "--control-fd", argv[n++] = "4";

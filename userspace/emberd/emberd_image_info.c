@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "emberd.h"
+#include "image/layer.h"
 #include "image/oci.h"
+#include "image/ref.h"
 #include "image/rootfs.h"
 #include "image/store.h"
 #include "../../vmm/fileio.h"
@@ -64,6 +66,55 @@ static int manifest_read(struct store *st, const char *digest, struct oci_manife
 	if (rc)
 		return rc;
 	rc = oci_manifest_parse(buf, len, m, e);
+	free(buf);
+	return rc;
+}
+
+/* (ref) as an app names it: NAME[:TAG] as stored ("busybox" also finds
+ * "busybox:latest"), or [NAME]@sha256:HEX for a stored manifest. */
+static int ref_lookup(struct emberd *d, const char *ref, char digest[DIGEST_BUF_LEN],
+		      struct img_err *e)
+{
+	const char *at = strchr(ref, '@'), *slash = strrchr(ref, '/');
+	char latest[STORE_REF_MAX + 16];
+
+	if (at) {
+		if (!ref_digest_valid(at + 1))
+			return img_fail(e, -EINVAL, "%s: not a sha256 digest after '@'", ref);
+		if (!store_has(images_store(d), at + 1))
+			return img_fail(e, -ENOENT, "no image %s in the store", at + 1);
+		snprintf(digest, DIGEST_BUF_LEN, "%s", at + 1);
+		return 0;
+	}
+	if (!store_ref_get(images_store(d), ref, digest, e))
+		return 0;
+	snprintf(latest, sizeof(latest), "%s:latest", ref);
+	if (!strchr(slash ? slash : ref, ':') && !store_ref_get(images_store(d), latest, digest, e))
+		return 0;
+	return img_fail(e, -ENOENT,
+			"no image \"%s\" in the store (ember image ls lists them; ember image "
+			"pull or import adds one)",
+			ref);
+}
+
+int images_resolve(struct emberd *d, const char *ref, char digest[APP_DIGEST_MAX],
+		   struct oci_config *c, struct img_err *e)
+{
+	struct oci_manifest m;
+	char *buf;
+	size_t len;
+	int rc = ref_lookup(d, ref, digest, e);
+
+	if (rc)
+		return rc;
+	rc = manifest_read(images_store(d), digest, &m, e);
+	if (!rc) {
+		rc = blob_read(images_store(d), m.config.digest, OCI_CONFIG_MAX, &buf, &len, e);
+		oci_manifest_free(&m);
+	}
+	if (rc)
+		return rc;
+	rc = oci_config_parse(buf, len, c, e);
 	free(buf);
 	return rc;
 }
@@ -260,7 +311,8 @@ static void sweep_blobs(struct sweep *s)
 	}
 }
 
-/* Root filesystems are named by their manifest's hex: "<hex>.erofs". */
+/* Root filesystems are named by their manifest's hex: "<hex>.erofs", with
+ * the image's user files beside them in "<hex>.users" (a directory). */
 static void sweep_rootfs(struct sweep *s)
 {
 	DIR *dh = opendir(images_rootfs_dir(s->d));
@@ -272,11 +324,18 @@ static void sweep_rootfs(struct sweep *s)
 		const char *dot = strrchr(de->d_name, '.');
 
 		if (!dot || dot - de->d_name != 64 ||
-		    (strcmp(dot, ".erofs") && strcmp(dot, ".ext4")))
+		    (strcmp(dot, ".erofs") && strcmp(dot, ".ext4") && strcmp(dot, ".users")))
 			continue;
 		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
 		if (json_object_get(s->keep, digest))
 			continue;
+		if (!strcmp(dot, ".users")) {
+			int rc = rootfs_remove(dirfd(dh), de->d_name);
+
+			if (rc)
+				log_err("image store: removing %s: %s", de->d_name, strerror(-rc));
+			continue;
+		}
 		if (fstatat(dirfd(dh), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    unlinkat(dirfd(dh), de->d_name, 0) == 0)
 			s->rootfs++, s->bytes += (uint64_t)sb.st_size;
@@ -285,21 +344,48 @@ static void sweep_rootfs(struct sweep *s)
 		closedir(dh);
 }
 
-/*
- * The hook of "refused while an app uses it": no app spec names a stored
- * image yet (apps give a kernel, initrd and rootfs path). When one does,
- * this answers whether any deployed app's spec names (ref).
- */
-static bool image_used_by_app(struct emberd *d, const char *ref)
+/* Another reference than (ref) keeps (digest) (and so its blobs and root filesystem). */
+struct other_ref {
+	const char *ref, *digest;
+	bool found;
+};
+
+static int other_ref(const char *name, const char *digest, void *ctx)
 {
-	(void)d, (void)ref;
-	return false;
+	struct other_ref *o = ctx;
+
+	if (strcmp(name, o->ref) && !strcmp(digest, o->digest))
+		o->found = true;
+	return 0;
+}
+
+/*
+ * The app that keeps (ref) from going, if any: one whose spec names it
+ * (current version, or the one a new version replaces), or one that boots
+ * from its manifest (digest) when no other reference keeps that manifest,
+ * since removing the last one would sweep the root filesystem it boots.
+ */
+static const char *image_used_by_app(struct emberd *d, const char *ref, const char *digest)
+{
+	struct other_ref o = {.ref = ref, .digest = digest};
+
+	(void)store_ref_foreach(images_store(d), other_ref, &o);
+	for (struct eapp *a = d->apps; a; a = a->next) {
+		const struct app_spec *s[2] = {a->entry ? app_spec_of(a) : NULL, a->prev};
+
+		for (int i = 0; i < 2; i++)
+			if (s[i] && (!strcmp(s[i]->image, ref) ||
+				     (!o.found && !strcmp(s[i]->boot.digest, digest))))
+				return app_name(a);
+	}
+	return NULL;
 }
 
 int images_remove(void *ctx, const char *ref, struct api_reply *rep)
 {
 	struct sweep s = {.d = ctx};
 	char digest[DIGEST_BUF_LEN];
+	const char *user;
 	int rc;
 
 	if (images_busy(s.d))
@@ -307,8 +393,11 @@ int images_remove(void *ctx, const char *ref, struct api_reply *rep)
 				 "an image job is queued or running: try again after it");
 	if (store_ref_get(images_store(s.d), ref, digest, &s.e))
 		return api_error(rep, 404, NULL, "no image \"%s\"", ref);
-	if (image_used_by_app(s.d, ref))
-		return api_error(rep, 409, NULL, "image \"%s\" is used by an app", ref);
+	if ((user = image_used_by_app(s.d, ref, digest)))
+		return api_error(rep, 409, NULL,
+				 "image \"%s\" is used by app %s: remove the app or deploy it "
+				 "with another image first",
+				 ref, user);
 	if (store_ref_del(images_store(s.d), ref, &s.e))
 		return api_error(rep, 500, NULL, "%s", s.e.msg);
 	s.keep = json_object();

@@ -23,7 +23,7 @@
  * Two kinds of record, each one small file replaced with rename() so a
  * crash leaves either the old or the new one:
  *
- *   DIR/apps/NAME/app.json  {"id": N, "version": V, "spec": {...}}
+ *   DIR/apps/NAME/app.json  {"id": N, "version": V, "spec": {...}, "boot": {...}}
  *       written when the app turns ready, removed by DELETE. An app with
  *       this record comes back at every start, from its snapshot.
  *   DIR/apps/NAME/gN.vmm    pid=P start=T state=S slot=L ifindex=I tap=X ctl=PATH version=V
@@ -51,8 +51,8 @@ int state_app_save(const struct eapp *a)
 		return -ENOENT;
 	if (a->prev) /* a new version is deploying: the record keeps the old one */
 		return 0;
-	j = json_pack("{s:i,s:I,s:o}", "id", (int)e->id, "version", (json_int_t)e->version, "spec",
-		      app_spec_to_json(&e->spec));
+	j = json_pack("{s:i,s:I,s:o,s:o}", "id", (int)e->id, "version", (json_int_t)e->version,
+		      "spec", app_spec_to_json(&e->spec), "boot", app_boot_to_json(&e->spec.boot));
 	text = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
 	json_decref(j);
 	if (!text)

@@ -33,8 +33,8 @@
  * reason in its `error`.
  */
 
-int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec,
-		   struct app_err *err)
+int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec, const char *run,
+		   size_t runlen, struct app_err *err)
 {
 	struct app_entry *e = a->entry;
 	const struct app_entry *ne;
@@ -61,6 +61,13 @@ int version_deploy(struct emberd *d, struct eapp *a, const struct app_spec *spec
 	a->prev = prev;
 	a->error[0] = 0;
 	rc = state_snap_prepare(a, ne->version);
+	if (!rc && run) {
+		char snap[PATH_MAX + 32];
+
+		app_snap_dir(a, ne->version, snap, sizeof(snap));
+		rc = image_app_initrd(d, &a->entry->spec, snap, run, runlen, a->error,
+				      sizeof(a->error));
+	}
 	if (!rc)
 		rc = guest_boot(d, a);
 	if (rc) {

@@ -42,6 +42,11 @@ static const char usage_text[] =
 	"                   clean exit\n"
 	"  --vmm PATH       the ember-vmm binary (default: ember-vmm next to\n"
 	"                   emberd)\n"
+	"  --guest-kernel PATH, --guest-initramfs PATH\n"
+	"                   what the guest of every OCI image boots: ember's kernel\n"
+	"                   and its initramfs with ember-init (default:\n"
+	"                   ../guest/vmlinux and ../guest/initramfs.cpio from\n"
+	"                   emberd's directory, as the build tree has them)\n"
 	"  --scale-ms N     the autoscaler's period while any guest is live: read\n"
 	"                   each live guest's active flows, add or remove guests\n"
 	"                   (1-1000, default 10; 100 ms when nothing is live)\n"
@@ -50,9 +55,12 @@ static const char usage_text[] =
 	"                   least recently used apps first, and refill none\n"
 	"                   (default 256; 0 = never)\n"
 	"  --config FILE    a JSON object overriding these defaults (keys state_dir,\n"
-	"                   run_dir, ingress, pin_root, vmm, scale_ms,\n"
-	"                   min_avail_mib); default " EMBERD_CONFIG_DEFAULT " if it\n"
-	"                   exists. The command line overrides the file.\n"
+	"                   run_dir, ingress, pin_root, vmm, guest_kernel,\n"
+	"                   guest_initramfs, scale_ms, min_avail_mib) and naming\n"
+	"                   host images (host_images: kernels and initramfs an\n"
+	"                   app names by {\"host\": NAME}, docs/emberd.md);\n"
+	"                   default " EMBERD_CONFIG_DEFAULT " if it exists. The\n"
+	"                   command line overrides the file.\n"
 	"  -v, --verbose    debug log lines\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -118,6 +126,8 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 		{"ingress", required_argument, NULL, 'i'},
 		{"pin-root", required_argument, NULL, 'p'},
 		{"vmm", required_argument, NULL, 'm'},
+		{"guest-kernel", required_argument, NULL, 'K'},
+		{"guest-initramfs", required_argument, NULL, 'I'},
 		{"scale-ms", required_argument, NULL, 'S'},
 		{"min-avail-mib", required_argument, NULL, 'M'},
 		{"config", required_argument, NULL, 'c'},
@@ -169,6 +179,12 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 			o->min_avail_mib = (unsigned int)v;
 			break;
 		}
+		case 'K':
+			o->guest_kernel = optarg;
+			break;
+		case 'I':
+			o->guest_initramfs = optarg;
+			break;
 		case 'c': /* read before the other options: see config_first() */
 			break;
 		case 'v':
@@ -224,19 +240,23 @@ static int config_first(struct emberd_opts *o, int argc, char **argv)
 	return 0;
 }
 
-/* --vmm default: ember-vmm in the directory of /proc/self/exe. */
-static char *default_vmm(void)
+/* (rel) from the directory of /proc/self/exe, kept for the process: the
+ * defaults of --vmm (ember-vmm beside emberd) and of the guest files (the
+ * build tree's layout: build/bin/emberd, build/guest/vmlinux). */
+static const char *beside_exe(const char *rel)
 {
-	static char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
-	char *slash;
+	char path[PATH_MAX], *slash, *out;
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
 
 	if (n <= 0)
-		return "ember-vmm";
+		return rel;
 	path[n] = 0;
 	slash = strrchr(path, '/');
-	strcpy(slash ? slash + 1 : path, "ember-vmm");
-	return path;
+	if (slash)
+		slash[1] = 0;
+	if (asprintf(&out, "%s%s", slash ? path : "", rel) < 0)
+		return rel;
+	return out;
 }
 
 /* Load, pin, attach the router; open the ring buffer. */
@@ -392,12 +412,21 @@ int main(int argc, char **argv)
 	if (parse_opts(&d.o, argc, argv))
 		return 2;
 	if (!d.o.vmm)
-		d.o.vmm = default_vmm();
+		d.o.vmm = beside_exe("ember-vmm");
+	if (!d.o.guest_kernel)
+		d.o.guest_kernel = beside_exe("../guest/vmlinux");
+	if (!d.o.guest_initramfs)
+		d.o.guest_initramfs = beside_exe("../guest/initramfs.cpio");
 	emberd_verbose = d.o.verbose;
 	if (access(d.o.vmm, X_OK)) {
 		log_err("--vmm %s: %s", d.o.vmm, strerror(errno));
 		return 1;
 	}
+	/* Not fatal: host images still deploy; an OCI image's deploy says why not. */
+	if (access(d.o.guest_kernel, R_OK) || access(d.o.guest_initramfs, R_OK))
+		log_err("guest kernel %s or initramfs %s: %s: apps of OCI images cannot be "
+			"deployed (--guest-kernel, --guest-initramfs)",
+			d.o.guest_kernel, d.o.guest_initramfs, strerror(errno));
 	d.reg = app_registry_new();
 	rc = d.reg ? emberd_mkdir_p(d.o.state_dir) : -ENOMEM;
 	if (rc) {

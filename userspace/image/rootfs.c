@@ -228,6 +228,8 @@ static int apply_layers(struct build *b)
 		return img_fail(b->e, -errno, "%s/root: %s", b->tmp_path, strerror(errno));
 	for (i = 0; !rc && i < b->m.nlayers; i++)
 		rc = apply_layer(b, i, rootfd);
+	if (!rc)
+		rc = rootfs_users_save(rootfd, b->tmpfd, b->e);
 	close(rootfd);
 	b->res->apply_seconds = now() - t0;
 	return rc;
@@ -252,6 +254,23 @@ static int seal(struct build *b)
 	return 0;
 }
 
+/* <hex>.users goes in first: a crash between the renames leaves a .users
+ * without its image, replaced by the next build; never the reverse. */
+static int place_users(struct build *b, const char *name)
+{
+	char users[TMP_NAME_LEN + 80];
+	int rc;
+
+	snprintf(users, sizeof(users), "%.64s.users", name);
+	rc = rootfs_remove(b->dirfd, users);
+	if (rc)
+		return img_fail(b->e, rc, "%s/%s: %s", b->o->dir, users, strerror(-rc));
+	if (renameat(b->tmpfd, "users", b->dirfd, users))
+		return img_fail(b->e, -errno, "%s/%s: rename: %s", b->o->dir, users,
+				strerror(errno));
+	return 0;
+}
+
 static int make_image(struct build *b, const char *name)
 {
 	char root[PATH_MAX + 8], fs[PATH_MAX + 8];
@@ -263,6 +282,8 @@ static int make_image(struct build *b, const char *name)
 	rc = rootfs_mkfs(b->o->fs, b->o->compress, root, fs, b->e);
 	if (!rc)
 		rc = seal(b);
+	if (!rc)
+		rc = place_users(b, name);
 	if (!rc && renameat(b->tmpfd, "fs", b->dirfd, name))
 		rc = img_fail(b->e, -errno, "%s: rename: %s", b->res->path, strerror(errno));
 	if (!rc && fsync(b->dirfd))

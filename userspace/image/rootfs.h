@@ -71,6 +71,19 @@ int rootfs_build(struct store *st, const char *manifest_digest, const struct roo
 		 struct rootfs_result *res, struct img_err *e) __attribute__((warn_unused_result));
 
 /*
+ * rootfs_users_path() - DIR/<manifest hex>.users: the image's etc/passwd and
+ * etc/group (whichever are plain files of at most USER_FILE_MAX bytes) as
+ * DIR/<hex>.users/etc/{passwd,group}, placed by rootfs_build() before the
+ * image file (so an image file means its .users is there, for images built
+ * since it exists). user_resolve() takes it as its root. 0 or -errno.
+ */
+int rootfs_users_path(const char *dir, const char *manifest_digest, char *buf, size_t len,
+		      struct img_err *e) __attribute__((warn_unused_result));
+
+/* Internal to rootfs*.c: copies them from the applied tree (rootfd) to (tmpfd)/users. */
+int rootfs_users_save(int rootfd, int tmpfd, struct img_err *e) __attribute__((warn_unused_result));
+
+/*
  * Internal to rootfs*.c: rootfs_mkfs() - make the (fs) image (out) of the
  * directory (root) with the mkfs tool, (compress) as in struct rootfs_opts.
  * ext4's size and inode count come from (root)'s tree with slack. Returns 0,

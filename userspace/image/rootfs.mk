@@ -2,7 +2,7 @@
 # An image's root filesystem (userspace/image/rootfs.h): layers checked against
 # their diff_ids, applied, and made one erofs or ext4 file by mkfs.erofs or
 # mke2fs; and its unit test (tests/unit/test_image_rootfs.c, root).
-ROOTFS_OBJS := $(addprefix $(OBJ)/userspace/image/,rootfs.o rootfs_mkfs.o)
+ROOTFS_OBJS := $(addprefix $(OBJ)/userspace/image/,rootfs.o rootfs_mkfs.o rootfs_users.o)
 ROOTFS_CFLAGS := $(shell pkg-config --cflags libarchive 2>/dev/null)
 ROOTFS_LIBS := $(shell pkg-config --libs libarchive 2>/dev/null || echo -larchive)
 
