@@ -171,6 +171,12 @@ tests/unit/test_init_image.sh: $(OUT)/guest/initramfs.cpio
 TESTS += $(TESTBIN)/test_init_runcfg tests/unit/test_init_image.sh
 # --- end ember-init in image mode ---
 
+# --- the test and demo images (tests/lib/images.sh, docs/images.md) ---
+# Root: the probe, redis and demo images built with umoci into a fresh cache,
+# then run in chroots inside private namespaces (77 without root or the tools).
+TESTS += tests/unit/test_images_lib.sh
+# --- end test and demo images ---
+
 # --- VMM core unit tests (tests/unit/test_bus.c) ---
 # Buses, the 8250 model, doorbell/reset ports and CLI parsing, without KVM.
 $(TESTBIN)/test_bus: $(OBJ)/tests/unit/test_bus.o $(addprefix $(OBJ)/vmm/,bus.o serial.o \
