@@ -13,7 +13,8 @@
 /*
  * {"state_dir": "/var/lib/ember", "run_dir": "/run/ember", "ingress": "eth0",
  *  "pin_root": "/sys/fs/bpf/ember", "vmm": "/usr/lib/ember/ember-vmm",
- *  "scale_ms": 10, "min_avail_mib": 256}
+ *  "scale_ms": 10, "min_avail_mib": 256, "image_max_bytes": 17179869184,
+ *  "image_max_entries": 1000000}
  *
  * Every key is optional; an unknown key, a wrong type or a value out of
  * range is an error naming it (a typo must not silently keep a default).
@@ -80,11 +81,19 @@ int emberd_config_load(const char *path, struct emberd_opts *o, char *err, size_
 		} else if (!strcmp(key, "min_avail_mib")) {
 			if (!(rc = number(path, v, key, 0, 1 << 30, &n, err, errlen)))
 				o->min_avail_mib = (unsigned int)n;
+		} else if (!strcmp(key, "image_max_bytes")) {
+			if (!(rc = number(path, v, key, 0, EMBERD_IMAGE_BYTES_BOUND, &n, err,
+					  errlen)))
+				o->image_max_bytes = (uint64_t)n;
+		} else if (!strcmp(key, "image_max_entries")) {
+			if (!(rc = number(path, v, key, 0, EMBERD_IMAGE_ENTRIES_BOUND, &n, err,
+					  errlen)))
+				o->image_max_entries = (uint64_t)n;
 		} else {
 			snprintf(err, errlen,
 				 "%s: unknown key \"%s\" (known: state_dir, run_dir, ingress, "
-				 "pin_root, "
-				 "vmm, scale_ms, min_avail_mib)",
+				 "pin_root, vmm, scale_ms, min_avail_mib, image_max_bytes, "
+				 "image_max_entries)",
 				 path, key);
 			rc = -EINVAL;
 		}
