@@ -274,17 +274,18 @@ TESTS += tests/vm/snapshot_disk.sh
 # re-adoption, clean SIGTERM (emberd.sh); the autoscaler through the ember
 # CLI (emberd_scale.sh); a redeploy and a VMM's kill -9 under load
 # (emberd_load.sh); 200 deploy/delete cycles leave nothing (emberd_cycles.sh);
-# image import, ls, inspect, rm through the CLI (emberd_images.sh, no KVM).
+# image import, ls, inspect, rm through the CLI (emberd_images.sh, no KVM);
+# hostile images refused, nothing left or written outside (emberd_image_hostile.sh, no KVM).
 $(TESTBIN)/emberd_peer: $(OBJ)/tests/netns/emberd_peer.o $(OBJ)/tests/netns/nslib.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(DP_LIBS) -o $@
 
 EMBERD_TESTS := $(addprefix tests/netns/,emberd.sh emberd_scale.sh emberd_load.sh emberd_vmm_version.sh \
-	emberd_rootfs.sh emberd_images.sh \
+	emberd_rootfs.sh emberd_images.sh emberd_image_hostile.sh \
 	emberd_cycles.sh emberd_evict.sh)
 $(EMBERD_TESTS): $(BIN)/emberd $(TESTBIN)/emberd_peer
-tests/netns/emberd_images.sh: $(BIN)/ember
+tests/netns/emberd_images.sh tests/netns/emberd_image_hostile.sh: $(BIN)/ember
 
 ifeq ($(DP_READY),yes)
 TESTS += $(EMBERD_TESTS)
