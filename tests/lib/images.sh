@@ -22,7 +22,7 @@ _img_cache() { echo "${EMBER_CACHE:-$HOME/.cache/ember}/images"; }
 # _img_need KIND: the tools and packages KIND is built from, or a message.
 _img_need() {
 	local t p pkgs=(busybox-static)
-	[ "$1" = redis ] && pkgs=(redis-server redis-tools)
+	[ "$1" = redis ] && pkgs=(redis-tools)
 	for t in umoci dpkg-query dpkg ldd flock sha256sum; do
 		command -v "$t" >/dev/null || { _img_err "the $1 image needs $t (make deps installs it)"; return 1; }
 	done
@@ -47,12 +47,14 @@ _img_files() {
 # Debian 12's /lib is a symlink to usr/lib, and a layer must not write
 # through a symlink, so the libraries go to /usr/lib/... and the loader is a
 # real file at the path the binary names (/lib64/ld-linux-x86-64.so.2).
-# /usr/bin/redis-server is a symlink to redis-check-rdb, one binary that
-# picks its mode from argv[0]: the file goes in under the server's name.
+# redis is one binary that picks its mode from argv[0]: redis-tools ships it
+# as redis-check-rdb (the redis-server package only adds a symlink and a
+# system service, which a test machine does not want running), and it goes
+# in under the server's name.
 _img_redis_files() {
 	local bin out name arrow path _
-	bin=$(readlink -f /usr/bin/redis-server)
-	[ -f "$bin" ] || { _img_err "/usr/bin/redis-server is missing"; return 1; }
+	bin=$(readlink -f /usr/bin/redis-check-rdb)
+	[ -f "$bin" ] || { _img_err "/usr/bin/redis-check-rdb is missing (redis-tools)"; return 1; }
 	out=$(LC_ALL=C ldd "$bin") || { _img_err "ldd $bin failed"; return 1; }
 	if grep -q 'not found' <<<"$out"; then
 		_img_err "$bin: libraries not found: $(grep 'not found' <<<"$out" | tr -s '\t\n' '  ')"
@@ -77,7 +79,7 @@ _img_redis_files() {
 # path its package shipped (/lib/... or /usr/lib/... under merged /usr), so
 # both forms are asked for.
 _img_pkgs() {
-	local f src dest paths=(/usr/bin/redis-server) # redis-server's own symlink
+	local f src dest paths=()
 	[ "$1" = redis ] || { echo busybox-static; return 0; }
 	while read -r src dest; do
 		[ -n "$src" ] || continue

@@ -47,7 +47,8 @@ static void test_all_keys(void **state)
 	(void)state;
 	assert_int_equal(load("{\"state_dir\": \"/srv/ember\", \"run_dir\": \"/run/e\", "
 			      "\"ingress\": \"eth1\", \"pin_root\": \"/sys/fs/bpf/e\", "
-			      "\"vmm\": \"/opt/ember-vmm\", \"scale_ms\": 5, \"min_avail_mib\": 0}",
+			      "\"vmm\": \"/opt/ember-vmm\", \"scale_ms\": 5, \"min_avail_mib\": 0, "
+			      "\"image_max_bytes\": 4194304, \"image_max_entries\": 0}",
 			      &o, err),
 			 0);
 	assert_string_equal(o.state_dir, "/srv/ember");
@@ -57,13 +58,17 @@ static void test_all_keys(void **state)
 	assert_string_equal(o.vmm, "/opt/ember-vmm");
 	assert_int_equal(o.scale_ms, 5);
 	assert_int_equal(o.min_avail_mib, 0);
+	assert_int_equal(o.image_max_bytes, 4194304);
+	assert_int_equal(o.image_max_entries, 0);
 }
 
 /* Keys left out keep what the caller had (the built-in defaults). */
 static void test_partial(void **state)
 {
-	struct emberd_opts o = {
-		.state_dir = "/var/lib/ember", .scale_ms = 10, .min_avail_mib = 256};
+	struct emberd_opts o = {.state_dir = "/var/lib/ember",
+				.scale_ms = 10,
+				.min_avail_mib = 256,
+				.image_max_bytes = 9};
 	char err[256] = "";
 
 	(void)state;
@@ -72,6 +77,7 @@ static void test_partial(void **state)
 	assert_string_equal(o.state_dir, "/var/lib/ember");
 	assert_int_equal(o.scale_ms, 10);
 	assert_int_equal(o.min_avail_mib, 256);
+	assert_int_equal(o.image_max_bytes, 9);
 	assert_int_equal(load("{}", &o, err), 0);
 }
 
@@ -94,6 +100,12 @@ static void test_errors(void **state)
 	expect_error("{\"scale_ms\": 1001}", "\"scale_ms\": must be an integer 1-1000");
 	expect_error("{\"scale_ms\": \"5\"}", "\"scale_ms\": must be an integer");
 	expect_error("{\"min_avail_mib\": -1}", "\"min_avail_mib\": must be an integer 0-");
+	expect_error("{\"image_max_bytes\": -1}", "\"image_max_bytes\": must be an integer 0-");
+	expect_error("{\"image_max_bytes\": 1125899906842625}",
+		     "\"image_max_bytes\": must be an integer 0-1125899906842624");
+	expect_error("{\"image_max_entries\": 4294967297}",
+		     "\"image_max_entries\": must be an integer 0-4294967296");
+	expect_error("{\"image_max_entries\": 1.5}", "\"image_max_entries\": must be an integer");
 	expect_error("{\"ingress\": 7}", "\"ingress\": must be a non-empty string");
 	expect_error("{\"vmm\": \"\"}", "\"vmm\": must be a non-empty string");
 	expect_error("[1, 2]", "must be a JSON object");

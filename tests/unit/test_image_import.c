@@ -471,6 +471,53 @@ static void test_refuse_symlink_blob(void **state)
 	refused(t, t->path[0], NULL, "a symlink");
 }
 
+/* A check after the blobs are in: it sees them stored and no reference yet;
+ * its refusal removes what the import wrote and sets no reference. */
+struct check_seen {
+	int calls;
+	bool stored, named;
+	int rc;
+};
+
+static int check(void *ctx, struct store *st, const char *manifest, struct img_err *e)
+{
+	struct check_seen *c = ctx;
+	char d[DIGEST_BUF_LEN];
+
+	c->calls++;
+	c->stored = store_has(st, manifest);
+	c->named = store_ref_get(st, NAME, d, NULL) == 0;
+	return c->rc ? img_fail(e, c->rc, "the root filesystem cannot be built") : 0;
+}
+
+static void test_check(void **state)
+{
+	struct t *t = *state;
+	struct check_seen c = {.rc = -EXDEV};
+	struct import_opts o = {.check = check, .check_ctx = &c};
+	struct import_result res;
+	struct img_err e = {""};
+	struct store_writer *w;
+
+	/* Layer 1 stored beforehand: a refusal leaves it. */
+	assert_int_equal(store_writer_open(t->st, t->im.layer[0].digest, -1, &w, NULL), 0);
+	assert_int_equal(store_writer_write(w, t->im.layer[0].data, t->im.layer[0].len, NULL), 0);
+	assert_int_equal(store_writer_commit(w, NULL, NULL), 0);
+	fx_layout(&t->im, at(t, 0, "layout"));
+	refused(t, t->path[0], &o, "the root filesystem cannot be built");
+	assert_int_equal(c.calls, 1);
+	assert_true(c.stored);
+	assert_false(c.named);
+	assert_true(store_has(t->st, t->im.layer[0].digest));
+	assert_int_equal(fx_store_blobs(t->st), 1);
+
+	c = (struct check_seen){0};
+	assert_int_equal(image_import(t->st, t->path[0], NAME, &o, &res, &e), 0);
+	assert_int_equal(c.calls, 1);
+	assert_true(c.stored && !c.named);
+	assert_int_equal(fx_store_blobs(t->st), 4);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -493,6 +540,7 @@ int main(void)
 		T(test_refuse_limits),
 		T(test_refuse_layout_v2),
 		T(test_refuse_symlink_blob),
+		T(test_check),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -465,11 +465,20 @@ static const struct hostile hostile[] = {
 	 {{.path = "huge", .sparse = 256 * MiB}},
 	 F_GZIP,
 	 .lim = {.max_bytes = MiB},
-	 .msg = "entry 'huge': the layer's files exceed 1048576 bytes"},
+	 .msg = "entry 'huge': the files exceed the limit of 1048576 bytes (this one: 268435456, 0 "
+		"before it)"},
+	{"hostile_bytes_with_layers_below",
+	 {{.path = "a", .data = "0123456789"}},
+	 .lim = {.max_bytes = 100, .bytes_below = 95},
+	 .msg = "entry 'a': the files exceed the limit of 100 bytes (this one: 10, 95 before it)"},
 	{"hostile_too_many_entries",
 	 {{.path = "a", .data = "a"}, {.path = "b", .data = "b"}},
 	 .lim = {.max_entries = 1},
-	 .msg = "entry 'b': the layer has more than 1 entries"},
+	 .msg = "entry 'b': more entries than the limit of 1"},
+	{"hostile_entries_with_layers_below",
+	 {{.path = "a", .data = "a"}, {.path = "b", .data = "b"}},
+	 .lim = {.max_entries = 3, .entries_below = 2},
+	 .msg = "entry 'b': more entries than the limit of 3"},
 };
 
 static void damage(const char *layer, int how)

@@ -509,6 +509,21 @@ static void test_byte_limit(void **state)
 	build_refused(digest, &lim, -EFBIG, "layer sha256:");
 }
 
+/* The limits bound the image: each layer fits alone (33 bytes and 5
+ * entries, then 10 bytes and 3 entries), the two together do not. */
+static void test_image_limits(void **state)
+{
+	const struct layer_limits bytes = {.max_bytes = 40}, entries = {.max_entries = 7};
+	char digest[DIGEST_BUF_LEN];
+
+	(void)state;
+	good_image(digest);
+	build_refused(digest, &bytes, -EFBIG,
+		      "'etc/motd': the files exceed the limit of 40 bytes "
+		      "(this one: 10, 33 before it)");
+	build_refused(digest, &entries, -E2BIG, "'etc/motd': more entries than the limit of 7");
+}
+
 static void test_wrong_platform(void **state)
 {
 	const struct layer_spec l[1] = {{layer1, true, false}};
@@ -602,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_bad_diff_id),
 		cmocka_unit_test(test_layer_escapes),
 		cmocka_unit_test(test_byte_limit),
+		cmocka_unit_test(test_image_limits), /* the limits span the layers */
 		cmocka_unit_test(test_wrong_platform),
 		cmocka_unit_test(test_missing_manifest),
 		cmocka_unit_test(test_empty_layer),

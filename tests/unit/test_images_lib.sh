@@ -104,7 +104,7 @@ if [ "${1:-}" = --inside ]; then
 fi
 
 [ "$(id -u)" = 0 ] || skip "needs root (root-owned image files, chroot, namespaces)"
-for t in umoci skopeo jq redis-server redis-cli curl unshare chroot ip tar; do
+for t in umoci skopeo jq redis-check-rdb redis-cli curl unshare chroot ip tar; do
 	command -v "$t" >/dev/null || skip "needs $t (make deps installs it)"
 done
 . tests/lib/images.sh

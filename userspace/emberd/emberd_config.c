@@ -18,7 +18,8 @@
  *  "guest_initramfs": "/usr/lib/ember/initramfs.cpio",
  *  "host_images": {"demo": {"kernel": "/k", "initrd": "/i.cpio",
  *                           "rootfs": "/r.img", "exec": "/srv/app"}},
- *  "scale_ms": 10, "min_avail_mib": 256}
+ *  "scale_ms": 10, "min_avail_mib": 256, "image_max_bytes": 17179869184,
+ *  "image_max_entries": 1000000}
  *
  * Every key is optional; an unknown key, a wrong type or a value out of
  * range is an error naming it (a typo must not silently keep a default).
@@ -155,11 +156,19 @@ int emberd_config_load(const char *path, struct emberd_opts *o, char *err, size_
 		} else if (!strcmp(key, "min_avail_mib")) {
 			if (!(rc = number(path, v, key, 0, 1 << 30, &n, err, errlen)))
 				o->min_avail_mib = (unsigned int)n;
+		} else if (!strcmp(key, "image_max_bytes")) {
+			if (!(rc = number(path, v, key, 0, EMBERD_IMAGE_BYTES_BOUND, &n, err,
+					  errlen)))
+				o->image_max_bytes = (uint64_t)n;
+		} else if (!strcmp(key, "image_max_entries")) {
+			if (!(rc = number(path, v, key, 0, EMBERD_IMAGE_ENTRIES_BOUND, &n, err,
+					  errlen)))
+				o->image_max_entries = (uint64_t)n;
 		} else {
 			snprintf(err, errlen,
 				 "%s: unknown key \"%s\" (known: state_dir, run_dir, ingress, "
 				 "pin_root, vmm, guest_kernel, guest_initramfs, host_images, "
-				 "scale_ms, min_avail_mib)",
+				 "scale_ms, min_avail_mib, image_max_bytes, image_max_entries)",
 				 path, key);
 			rc = -EINVAL;
 		}

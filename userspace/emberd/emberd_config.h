@@ -4,6 +4,7 @@
 #define EMBER_USERSPACE_EMBERD_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/app_spec.h"
 
@@ -15,6 +16,14 @@ struct emberd_host_image {
 	struct app_boot boot;
 };
 
+/* The image limits' defaults and bounds: a layer of a few kilobytes must not
+ * make a root filesystem that fills the disk (a sparse file counts at its
+ * apparent size); the largest common images are a few GiB and 100k files. */
+#define EMBERD_IMAGE_MAX_BYTES	   (16ULL << 30)
+#define EMBERD_IMAGE_MAX_ENTRIES   1000000ULL
+#define EMBERD_IMAGE_BYTES_BOUND   (1ULL << 50)
+#define EMBERD_IMAGE_ENTRIES_BOUND (1ULL << 32)
+
 struct emberd_opts {
 	const char *state_dir, *run_dir, *ingress, *pin_root, *vmm;
 	/* What every OCI image's guest boots: ember's kernel and ember-init. */
@@ -24,6 +33,9 @@ struct emberd_opts {
 	int verbose;
 	int scale_ms;		    /* tick while any guest is live: the autoscaler's period */
 	unsigned int min_avail_mib; /* below this MemAvailable paused guests go (0: never) */
+	/* An image's root filesystem build: files' apparent bytes and tar entries,
+	 * all layers summed (0: no limit). */
+	uint64_t image_max_bytes, image_max_entries;
 };
 
 /* Overrides (o) with the keys of the JSON object in (path). 0, or -errno

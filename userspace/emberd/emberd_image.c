@@ -48,6 +48,7 @@ struct image_jobs {
 	char rootfs[PATH_MAX + 8]; /* STATE/images/rootfs */
 	struct image_job jobs[IMAGE_JOBS_KEPT];
 	unsigned int next_id;
+	struct layer_limits limits; /* each root filesystem's (--image-max-bytes, -entries) */
 };
 
 bool images_busy(const struct emberd *d)
@@ -90,6 +91,21 @@ static void __attribute__((noreturn)) child_fail(const struct img_err *e)
 	_exit(1);
 }
 
+/* The root filesystem is built before the import names the image: a layer
+ * that cannot be applied fails the import, which removes what it wrote. */
+struct child_build {
+	const struct rootfs_opts *o;
+	struct rootfs_result *res;
+};
+
+static int child_rootfs(void *ctx, struct store *st, const char *manifest, struct img_err *e)
+{
+	struct child_build *b = ctx;
+
+	dprintf(JOB_FD, "rootfs\n");
+	return rootfs_build(st, manifest, b->o, b->res, e);
+}
+
 static void child_result(const struct import_result *ir, const struct rootfs_result *rr)
 {
 	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:b,s:I}", "ref", ir->ref,
@@ -111,10 +127,12 @@ static void child_result(const struct import_result *ir, const struct rootfs_res
 static void __attribute__((noreturn))
 job_child(struct image_jobs *im, const struct image_job *j, int wfd)
 {
-	struct import_opts io = {.progress = child_progress};
-	struct rootfs_opts ro = {.dir = im->rootfs, .fs = ROOTFS_EROFS};
+	struct rootfs_opts ro = {.dir = im->rootfs, .fs = ROOTFS_EROFS, .limits = im->limits};
 	struct import_result ir;
 	struct rootfs_result rr;
+	struct child_build cb = {&ro, &rr};
+	struct import_opts io = {
+		.progress = child_progress, .check = child_rootfs, .check_ctx = &cb};
 	struct store *st;
 	struct img_err e;
 	sigset_t none;
@@ -130,9 +148,6 @@ job_child(struct image_jobs *im, const struct image_job *j, int wfd)
 		child_fail(&e);
 	dprintf(JOB_FD, "import 0 0 0 0\n");
 	if (image_import(st, j->path, j->name[0] ? j->name : NULL, &io, &ir, &e))
-		child_fail(&e);
-	dprintf(JOB_FD, "rootfs\n");
-	if (rootfs_build(st, ir.manifest, &ro, &rr, &e))
 		child_fail(&e);
 	child_result(&ir, &rr);
 	_exit(0);
@@ -407,6 +422,8 @@ int images_open(struct emberd *d)
 	d->img = im;
 	snprintf(im->dir, sizeof(im->dir), "%s/images", d->o.state_dir);
 	snprintf(im->rootfs, sizeof(im->rootfs), "%s/rootfs", im->dir);
+	im->limits = (struct layer_limits){.max_bytes = d->o.image_max_bytes,
+					   .max_entries = d->o.image_max_entries};
 	rc = emberd_mkdir_p(im->rootfs);
 	if (rc) {
 		log_err("image store %s: %s", im->rootfs, strerror(-rc));

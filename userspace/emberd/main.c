@@ -54,9 +54,18 @@ static const char usage_text[] =
 	"                   while MemAvailable is below N MiB, stop paused guests,\n"
 	"                   least recently used apps first, and refill none\n"
 	"                   (default 256; 0 = never)\n"
+	"  --image-max-bytes N\n"
+	"                   an image's root filesystem may hold at most N bytes of\n"
+	"                   files (apparent sizes: a sparse file counts whole), all\n"
+	"                   layers summed; a larger image fails its import\n"
+	"                   (default 16 GiB; 0 = no limit)\n"
+	"  --image-max-entries N\n"
+	"                   and at most N tar entries, all layers summed\n"
+	"                   (default 1000000; 0 = no limit)\n"
 	"  --config FILE    a JSON object overriding these defaults (keys state_dir,\n"
 	"                   run_dir, ingress, pin_root, vmm, guest_kernel,\n"
-	"                   guest_initramfs, scale_ms, min_avail_mib) and naming\n"
+	"                   guest_initramfs, scale_ms, min_avail_mib,\n"
+	"                   image_max_bytes, image_max_entries) and naming\n"
 	"                   host images (host_images: kernels and initramfs an\n"
 	"                   app names by {\"host\": NAME}, docs/emberd.md);\n"
 	"                   default " EMBERD_CONFIG_DEFAULT " if it exists. The\n"
@@ -118,6 +127,23 @@ static void on_dp(struct emberd *d, struct watch *w, uint32_t events)
 		log_err("reading wake events: %s", strerror(-rc));
 }
 
+/* A number 0-(max) of option (name), digits only: "1e9" or "-1" is a typo, not a limit. */
+static int u64_opt(const char *name, const char *arg, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end || errno || v > max) {
+		fprintf(stderr, "emberd: %s %s: want a number 0-%llu\n", name, arg,
+			(unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -130,6 +156,8 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 		{"guest-initramfs", required_argument, NULL, 'I'},
 		{"scale-ms", required_argument, NULL, 'S'},
 		{"min-avail-mib", required_argument, NULL, 'M'},
+		{"image-max-bytes", required_argument, NULL, 'B'},
+		{"image-max-entries", required_argument, NULL, 'E'},
 		{"config", required_argument, NULL, 'c'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -184,6 +212,16 @@ static int parse_opts(struct emberd_opts *o, int argc, char **argv)
 			break;
 		case 'I':
 			o->guest_initramfs = optarg;
+			break;
+		case 'B':
+			if (u64_opt("--image-max-bytes", optarg, EMBERD_IMAGE_BYTES_BOUND,
+				    &o->image_max_bytes))
+				return -EINVAL;
+			break;
+		case 'E':
+			if (u64_opt("--image-max-entries", optarg, EMBERD_IMAGE_ENTRIES_BOUND,
+				    &o->image_max_entries))
+				return -EINVAL;
 			break;
 		case 'c': /* read before the other options: see config_first() */
 			break;
@@ -400,7 +438,9 @@ int main(int argc, char **argv)
 		.o = {.state_dir = "/var/lib/ember",
 		      .run_dir = "/run/ember",
 		      .scale_ms = 10,
-		      .min_avail_mib = 256},
+		      .min_avail_mib = 256,
+		      .image_max_bytes = EMBERD_IMAGE_MAX_BYTES,
+		      .image_max_entries = EMBERD_IMAGE_MAX_ENTRIES},
 		.ep = -1,
 		.ev = &pool_events,
 	};

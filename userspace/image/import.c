@@ -218,6 +218,12 @@ static int job_write(struct imp_job *j, struct img_err *e)
 	return rc;
 }
 
+/* The caller's last word on the stored image, before its name points at it. */
+static int job_check(struct imp_job *j, struct img_err *e)
+{
+	return j->o->check ? j->o->check(j->o->check_ctx, j->st, j->manifest, e) : 0;
+}
+
 /* On failure: only what this import added goes; what was there stays. */
 static void job_rollback(struct imp_job *j)
 {
@@ -261,7 +267,7 @@ static int job_run(struct imp_job *j, const char *path, struct img_err *e)
 	rc = j->src->format == IMPORT_DOCKER_ARCHIVE ? imp_docker(j, e) : imp_oci(j, e);
 	if (!rc && !j->name[0])
 		rc = img_fail(e, -EINVAL, "%s names no image: give the image a name", path);
-	rc = rc ?: store_ref_name_check(j->name, e) ?: job_write(j, e)
+	rc = rc ?: store_ref_name_check(j->name, e) ?: job_write(j, e) ?: job_check(j, e)
 		?: store_ref_set(j->st, j->name, j->manifest, e);
 	if (rc)
 		job_rollback(j);

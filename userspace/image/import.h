@@ -23,6 +23,15 @@ struct import_opts {
 	void *progress_ctx;
 	uint64_t max_total; /* bytes this import may write into the store, all blobs together */
 	uint64_t max_blob;  /* bytes of any one blob of the image */
+	/*
+	 * Called once every blob is in the store, before the reference is set,
+	 * with the manifest's digest: -errno (with (e) filled) fails the import as
+	 * a refusal would, so the blobs this import wrote go again and no
+	 * reference changes. emberd builds the root filesystem here, so an image
+	 * whose layers cannot be applied is not left imported. May be NULL.
+	 */
+	int (*check)(void *ctx, struct store *st, const char *manifest, struct img_err *e);
+	void *check_ctx;
 };
 
 enum import_format {
@@ -66,7 +75,8 @@ struct import_result {
  * source at its descriptor's size and within (o)'s limits; a docker-archive's
  * config named by its digest must have that digest. Each blob is verified
  * while it is written (a docker layer against its diff_id) and not written at
- * all when the store has it. The reference is set once every blob is in.
+ * all when the store has it. The reference is set once every blob is in and
+ * (o)->check, when given, has passed.
  *
  * (o) and (res) may be NULL. Returns 0 with (res) filled, or -errno with (e)
  * naming the blob or member and the reason; then the blobs this import

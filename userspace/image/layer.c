@@ -129,8 +129,8 @@ static int vet_name(struct layer_ctx *c)
 	if (!name || !*name)
 		return layer_refuse(c, -EINVAL, "entry %llu has no name",
 				    (unsigned long long)c->st.entries);
-	if (c->lim.max_entries && c->st.entries > c->lim.max_entries)
-		return layer_refuse(c, -E2BIG, "the layer has more than %llu entries",
+	if (c->lim.max_entries && c->lim.entries_below + c->st.entries > c->lim.max_entries)
+		return layer_refuse(c, -E2BIG, "more entries than the limit of %llu",
 				    (unsigned long long)c->lim.max_entries);
 	return clean_name(c, name);
 }
@@ -235,13 +235,17 @@ static int apply_whiteout_entry(struct layer_ctx *c, const char *base)
 static int count_bytes(struct layer_ctx *c)
 {
 	int64_t size = archive_entry_size(c->ae);
+	uint64_t used = c->lim.bytes_below + c->st.bytes;
 
 	if (size < 0)
 		return layer_refuse(c, -EINVAL, "negative size");
-	if (c->lim.max_bytes && (uint64_t)size > c->lim.max_bytes - c->st.bytes)
+	if (c->lim.max_bytes &&
+	    (used > c->lim.max_bytes || (uint64_t)size > c->lim.max_bytes - used))
 		return layer_refuse(c, -EFBIG,
-				    "the layer's files exceed %llu bytes (this one: %lld)",
-				    (unsigned long long)c->lim.max_bytes, (long long)size);
+				    "the files exceed the limit of %llu bytes (this one: %lld, "
+				    "%llu before it)",
+				    (unsigned long long)c->lim.max_bytes, (long long)size,
+				    (unsigned long long)used);
 	c->st.bytes += size;
 	return 0;
 }

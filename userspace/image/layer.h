@@ -11,11 +11,14 @@
  * What one layer may cost. The byte count is the sum of the regular files'
  * apparent sizes, so a sparse file counts at its full size: a few kilobytes of
  * tar must not become a terabyte file that fills the disk on the first write
- * into its hole. A zero field means no limit.
+ * into its hole. A zero max_ field means no limit.
  */
 struct layer_limits {
 	uint64_t max_bytes;   /* regular files' apparent sizes, summed */
 	uint64_t max_entries; /* tar entries, whiteouts and skipped ones included */
+	/* What the layers below used already, when the limits bound a whole
+	 * image: this layer may have what is left. Zero for one layer alone. */
+	uint64_t bytes_below, entries_below;
 };
 
 /* What layer_apply() did, for logs and metrics. */

@@ -198,6 +198,7 @@ static int check_diff_id(struct build *b, size_t i, int fd)
 static int apply_layer(struct build *b, size_t i, int rootfd)
 {
 	const char *blob = b->m.layers[i].digest;
+	struct layer_limits lim = b->o->limits;
 	struct layer_stats ls = {0};
 	int rc, fd = store_blob_open(b->st, blob, b->e);
 
@@ -207,7 +208,10 @@ static int apply_layer(struct build *b, size_t i, int rootfd)
 	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
 		rc = img_fail(b->e, -errno, "layer %s: lseek: %s", blob, strerror(errno));
 	if (!rc) {
-		rc = layer_apply(rootfd, fd, &b->o->limits, &ls, b->e);
+		/* The limits bound the image: this layer gets what the ones below left. */
+		lim.bytes_below = b->res->bytes;
+		lim.entries_below = b->res->entries;
+		rc = layer_apply(rootfd, fd, &lim, &ls, b->e);
 		b->res->bytes += ls.bytes;
 		b->res->entries += ls.entries;
 	}

@@ -27,7 +27,8 @@ enum rootfs_fs {
 struct rootfs_opts {
 	const char *dir;	    /* where images go (STATE/images/rootfs); made if missing */
 	enum rootfs_fs fs;	    /* which filesystem */
-	struct layer_limits limits; /* per layer; zero fields are no limit */
+	struct layer_limits limits; /* the whole image's, all layers summed; zero max_ fields are
+				       no limit; the _below fields are ignored */
 	bool compress;		    /* erofs only: lz4hc (-zlz4hc) instead of uncompressed */
 };
 
@@ -58,7 +59,9 @@ int rootfs_path(const char *dir, const char *manifest_digest, enum rootfs_fs fs,
  * (res)->cached is set and nothing else is done. Otherwise the manifest and
  * config are read from the store (the config must be linux/amd64 and have one
  * diff_id per layer); each layer's decompressed stream must hash to its
- * diff_id before layer_apply() puts it on the root, with (o)->limits; then
+ * diff_id before layer_apply() puts it on the root, within what the layers
+ * below left of (o)->limits (entries and files' bytes count in every layer,
+ * so a file that a later layer replaces counts twice); then
  * mkfs runs (stdin /dev/null, its output kept for the error message) and its
  * image is renamed into place, mode 0444. The process must be root (owners,
  * modes, devices) and have mkfs.erofs / mke2fs in /usr/sbin, /sbin, /usr/bin
