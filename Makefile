@@ -73,7 +73,7 @@ DEB_PKGS := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev \
 	libcmocka-dev linux-source-6.1 flex bison bc libssl-dev \
 	busybox-static cpio iproute2 qemu-system-x86 xdp-tools e2fsprogs \
 	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev curl jq xz-utils \
-	libarchive-dev erofs-utils umoci skopeo redis-tools
+	libarchive-dev erofs-utils umoci skopeo redis-tools docker-registry apache2-utils
 
 deps:
 	$(Q)missing=; for p in $(DEB_PKGS); do \

@@ -283,7 +283,9 @@ TESTS += tests/vm/snapshot_disk.sh
 # image import, ls, inspect, rm through the CLI (emberd_images.sh, no KVM);
 # an app's image made bootable, its run config checked (emberd_image_app.sh, no KVM);
 # hostile images refused, nothing left or written outside (emberd_image_hostile.sh, no KVM);
-# the probe and redis images run in guests, woken through the router (emberd_image_guest.sh).
+# the probe and redis images run in guests, woken through the router (emberd_image_guest.sh);
+# image pull from Debian's docker-registry and a hostile one (emberd_pull.sh,
+# no KVM).
 $(TESTBIN)/emberd_peer: $(OBJ)/tests/netns/emberd_peer.o $(OBJ)/tests/netns/nslib.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
@@ -291,11 +293,18 @@ $(TESTBIN)/emberd_peer: $(OBJ)/tests/netns/emberd_peer.o $(OBJ)/tests/netns/nsli
 
 EMBERD_TESTS := $(addprefix tests/netns/,emberd.sh emberd_scale.sh emberd_load.sh emberd_vmm_version.sh \
 	emberd_rootfs.sh emberd_images.sh emberd_image_app.sh \
-	emberd_image_hostile.sh emberd_image_guest.sh \
+	emberd_image_hostile.sh emberd_image_guest.sh emberd_pull.sh \
 	emberd_cycles.sh emberd_evict.sh)
 $(EMBERD_TESTS): $(BIN)/emberd $(TESTBIN)/emberd_peer
 tests/netns/emberd_images.sh tests/netns/emberd_image_app.sh \
 	tests/netns/emberd_image_hostile.sh tests/netns/emberd_image_guest.sh: $(BIN)/ember
+tests/netns/emberd_pull.sh: $(BIN)/ember $(TESTBIN)/hostile_registry
+
+# emberd_pull.sh's misbehaving registry (a 500, a layer that stalls), libmicrohttpd.
+$(TESTBIN)/hostile_registry: $(OBJ)/tests/netns/hostile_registry.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pthread $^ $(API_LIBS) -o $@
 
 ifeq ($(DP_READY),yes)
 TESTS += $(EMBERD_TESTS)

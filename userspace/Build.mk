@@ -48,7 +48,8 @@ endif
 API_CFLAGS := $(shell pkg-config --cflags jansson libmicrohttpd 2>/dev/null)
 API_LIBS   := $(shell pkg-config --libs jansson libmicrohttpd 2>/dev/null || echo -ljansson -lmicrohttpd)
 APP_OBJS   := $(addprefix $(OBJ)/userspace/api/,app_spec.o app_field.o app_registry.o)
-API_OBJS   := $(APP_OBJS) $(addprefix $(OBJ)/userspace/api/,api.o api_routes.o api_sock.o)
+API_OBJS   := $(APP_OBJS) $(addprefix $(OBJ)/userspace/api/,api.o api_routes.o api_images.o \
+	api_sock.o)
 
 $(API_OBJS): CFLAGS += $(API_CFLAGS)
 

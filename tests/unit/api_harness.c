@@ -142,6 +142,25 @@ static int be_metrics(void *ctx, struct api_reply *rep)
 	return 0;
 }
 
+/* The image posts: answered with what the API passed on (a password only by its length). */
+static int be_image_import(void *ctx, const char *path, const char *name, struct api_reply *rep)
+{
+	(void)ctx;
+	rep->status = 202;
+	rep->json = json_pack("{s:s,s:s?}", "import", path, "name", name);
+	return 0;
+}
+
+static int be_image_pull(void *ctx, const struct api_image_pull *p, struct api_reply *rep)
+{
+	(void)ctx;
+	rep->status = 202;
+	rep->json = json_pack("{s:s,s:s?,s:b,s:s?,s:i}", "pull", p->ref, "name", p->name,
+			      "insecure", p->insecure, "username", p->username, "password_len",
+			      p->password ? (int)strlen(p->password) : -1);
+	return 0;
+}
+
 const struct api_backend_ops fake_ops = {
 	.deploy = be_deploy,
 	.replace = be_replace,
@@ -152,6 +171,8 @@ const struct api_backend_ops fake_ops = {
 	.instances = be_instances,
 	.logs = be_logs,
 	.metrics = be_metrics,
+	.image_import = be_image_import,
+	.image_pull = be_image_pull,
 	/* .health left NULL: the API's default answer */
 };
 

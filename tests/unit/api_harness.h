@@ -10,8 +10,9 @@
 #include "api/api.h"
 #include "api/app_registry.h"
 
-/* The fake backend: every op implemented on (reg), except health (the
- * API's default answer). Only the server thread touches (reg). */
+/* The fake backend: every op implemented on (reg) (the image posts answer
+ * what they were given), except health (the API's default answer). Only
+ * the server thread touches (reg). */
 extern struct app_registry *reg;
 extern const struct api_backend_ops fake_ops;
 

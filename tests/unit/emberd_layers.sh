@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 obj=build/obj/userspace/emberd
 supervision="emberd_loop emberd_state emberd_tap emberd_host emberd_guest emberd_adopt"
-supervision+=" emberd_image emberd_image_info emberd_image_app" # image jobs: forked children, like VMMs
+supervision+=" emberd_image emberd_image_info emberd_image_app emberd_image_pull" # image jobs: forked children, like VMMs
 policy="emberd_app emberd_wake emberd_scale emberd_mem emberd_version emberd_pool"
 
 # Every file of the folder is in one list, or in neither on purpose: the

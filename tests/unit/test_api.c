@@ -390,6 +390,53 @@ static void test_socket_file(void **state)
 	assert_int_equal(stat(path, &st), -1); /* removed on stop */
 }
 
+/* POST /v1/images: an import or a pull, each with its own members; no credential echoed. */
+static void test_image_posts(void **state)
+{
+	static const struct {
+		const char *body, *field, *msg;
+	} bad[] = {
+		{"{\"import\": \"/x\", \"pull\": \"a:1\"}", "pull", "not both"},
+		{"{\"name\": \"a:1\"}", "import", "is required"},
+		{"{\"import\": \"x\"}", "import", "absolute path"},
+		{"{\"import\": \"/x\", \"insecure\": true}", "insecure", "only for a pull"},
+		{"{\"import\": \"/x\", \"username\": \"u\"}", "username", "only for a pull"},
+		{"{\"pull\": \"a b\"}", "pull", "without spaces"},
+		{"{\"pull\": 1}", "pull", "must be a string"},
+		{"{\"pull\": \"a:1\", \"insecure\": \"yes\"}", "insecure", "true or false"},
+		{"{\"pull\": \"a:1\", \"username\": \"u\"}", "password", "both or neither"},
+		{"{\"pull\": \"a:1\", \"password\": \"hunter2\"}", "username", "both or neither"},
+		{"{\"pull\": \"a:1\", \"username\": \"u:v\", \"password\": \"hunter2\"}",
+		 "username", "without ':'"},
+		{"{\"pull\": \"a:1\", \"username\": \"u\", \"password\": \"hunter2\\n\"}",
+		 "password", "control characters"},
+		{"{\"pull\": \"a:1\", \"token\": \"t\"}", "token", "unknown field"},
+	};
+	struct resp *r = http("POST", "/v1/images", "{\"import\": \"/srv/x\", \"name\": \"x:1\"}");
+
+	(void)state;
+	assert_int_equal(r->status, 202);
+	assert_string_equal(jstr(r->json, "import"), "/srv/x");
+	assert_string_equal(jstr(r->json, "name"), "x:1");
+	r = http("POST", "/v1/images",
+		 "{\"pull\": \"localhost:5000/a/b:1\", \"insecure\": true, \"username\": "
+		 "\"bot\", \"password\": \"hunter2\"}");
+	assert_int_equal(r->status, 202);
+	assert_string_equal(jstr(r->json, "pull"), "localhost:5000/a/b:1");
+	assert_true(json_is_true(json_object_get(r->json, "insecure")));
+	assert_string_equal(jstr(r->json, "username"), "bot");
+	assert_int_equal(json_integer_value(json_object_get(r->json, "password_len")), 7);
+	r = http("POST", "/v1/images", "{\"pull\": \"a:1\"}");
+	assert_int_equal(r->status, 202);
+	assert_false(json_is_true(json_object_get(r->json, "insecure")));
+	assert_int_equal(json_integer_value(json_object_get(r->json, "password_len")), -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = http("POST", "/v1/images", bad[i].body);
+		expect_error(r, 400, bad[i].field, bad[i].msg);
+		assert_null(strstr(r->body, "hunter2"));
+	}
+}
+
 /* A backend without callbacks: 501 for each, health and metrics still answer. */
 static void test_unimplemented(void **state)
 {
@@ -428,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_still_serving),
 		cmocka_unit_test(test_socket_file),
+		cmocka_unit_test(test_image_posts),
 		cmocka_unit_test(test_unimplemented),
 	};
 

@@ -79,6 +79,8 @@ static void test_partial(void **state)
 	assert_int_equal(o.min_avail_mib, 256);
 	assert_int_equal(o.image_max_bytes, 9);
 	assert_int_equal(load("{}", &o, err), 0);
+	assert_int_equal(load("{\"registry_stall_timeout_s\": 3}", &o, err), 0);
+	assert_int_equal(o.pull_stall_s, 3);
 }
 
 static void expect_error(const char *text, const char *msg)
@@ -106,6 +108,8 @@ static void test_errors(void **state)
 	expect_error("{\"image_max_entries\": 4294967297}",
 		     "\"image_max_entries\": must be an integer 0-4294967296");
 	expect_error("{\"image_max_entries\": 1.5}", "\"image_max_entries\": must be an integer");
+	expect_error("{\"registry_stall_timeout_s\": 0}",
+		     "\"registry_stall_timeout_s\": must be an integer 1-3600");
 	expect_error("{\"ingress\": 7}", "\"ingress\": must be a non-empty string");
 	expect_error("{\"vmm\": \"\"}", "\"vmm\": must be a non-empty string");
 	expect_error("[1, 2]", "must be a JSON object");

@@ -495,8 +495,8 @@ static void test_basic_auth(void **state)
 
 	(void)state;
 	assert_int_equal(registry_get_manifest(reg, "redis", "7", &doc, &e), -EACCES);
-	assert_says(e.msg,
-		    "registry 127.0.0.1:%u requires authentication: give a user and password");
+	assert_says(e.msg, "registry 127.0.0.1:%u answered 401: it requires authentication: give a "
+			   "user and password");
 	registry_free(reg);
 
 	reg = client(BASIC, USER, "wrong");

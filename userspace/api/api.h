@@ -4,6 +4,7 @@
 #define EMBER_USERSPACE_API_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -68,6 +69,22 @@ struct api_logs_query {
 };
 
 /*
+ * POST /v1/images {"pull": REF, ...}: as the API checked it. (ref) and (name)
+ * are references api_image_ref_check() accepts ((name) may be NULL); the
+ * credentials are both NULL or both set, without control characters, the
+ * user without ':'. They are the backend's to keep out of logs, answers and
+ * files. Whether (insecure) suits (ref)'s registry is the backend's check.
+ */
+struct api_image_pull {
+	const char *ref, *name;
+	const char *username, *password;
+	bool insecure;
+};
+
+#define API_REGISTRY_USER_MAX 255
+#define API_REGISTRY_PASS_MAX 4096
+
+/*
  * The backend. Every callback gets (ctx) from struct api_config and a
  * zeroed (rep). A NULL callback answers 501 Not Implemented, except
  * (health), which then answers {"status": "ok"}. (metrics) returns
@@ -94,6 +111,8 @@ struct api_backend_ops {
 	 * and at most API_IMAGE_PATH_MAX bytes, (name) NULL or a reference
 	 * api_image_ref_check() accepts. Starts a job: 202 {"job": ID}. */
 	int (*image_import)(void *ctx, const char *path, const char *name, struct api_reply *rep);
+	/* POST /v1/images {"pull": REF, ...}: starts a job like an import: 202. */
+	int (*image_pull)(void *ctx, const struct api_image_pull *p, struct api_reply *rep);
 	/* GET /v1/images/jobs/{id}: (id) >= 1; 404 for a job not kept. */
 	int (*image_job)(void *ctx, unsigned int id, struct api_reply *rep);
 	/* GET /v1/images: every reference in name order. */

@@ -45,6 +45,15 @@ void api_sock_unlink(const char *path, const struct stat *st);
 enum MHD_Result api_dispatch(struct api *api, struct MHD_Connection *conn, const char *url,
 			     const char *method, struct api_req *req);
 
+/* api_images.c: a POST /v1/images body, an import (import set, pull.ref
+ * NULL) or a pull; the strings point into the JSON it came from. */
+struct api_image_post {
+	const char *import, *name;
+	struct api_image_pull pull; /* pull.name is (name) */
+};
+/* Checks body (j) into (p): 0, or -1 with (rep) a 400 naming the field. */
+int api_image_post_check(json_t *j, struct api_image_post *p, struct api_reply *rep);
+
 /* api.c: queue (rep) as the answer (JSON, text or error) and count it. */
 enum MHD_Result api_respond(struct api *api, struct MHD_Connection *conn, struct api_reply *rep);
 /* Error answer (field may be NULL); (allow) adds an Allow header (405). */

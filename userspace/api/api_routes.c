@@ -247,69 +247,18 @@ static int metrics(struct call *c)
 	return 0;
 }
 
-int api_image_ref_check(const char *ref)
-{
-	size_t n = strlen(ref);
-
-	if (!n || n > API_IMAGE_REF_MAX)
-		return -1;
-	for (const char *p = ref; *p; p++)
-		if (*p <= ' ' || *p > '~')
-			return -1;
-	return 0;
-}
-
-/* A string member of (j), NULL when absent; -1 after a 400 when not a string
- * without NUL bytes. */
-static int body_string(struct call *c, json_t *j, const char *key, const char **out)
-{
-	json_t *v = json_object_get(j, key);
-
-	*out = NULL;
-	if (!v)
-		return 0;
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-		return api_error(&c->rep, 400, key, "%s: must be a string", key);
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* POST /v1/images: {"import": "/abs/path", "name": "REF"}, nothing else. */
+/* POST /v1/images: an import or a pull (api_images.c checks the body). */
 static int image_post(struct call *c)
 {
-	const char *key, *path, *name;
-	json_t *j = body_json(c), *v;
+	struct api_image_post p;
+	json_t *j = body_json(c);
 	int rc = -1;
 
 	if (!j)
 		return -1;
-	if (!json_is_object(j)) {
-		api_error(&c->rep, 400, NULL, "the body must be a JSON object");
-		goto out;
-	}
-	json_object_foreach(j, key, v)
-	{
-		if (strcmp(key, "import") && strcmp(key, "name")) {
-			api_error(&c->rep, 400, key, "%.64s: unknown field", key);
-			goto out;
-		}
-	}
-	if (body_string(c, j, "import", &path) || body_string(c, j, "name", &name))
-		goto out;
-	if (!path)
-		api_error(&c->rep, 400, "import",
-			  "import: the path of the image to import is required");
-	else if (path[0] != '/' || strlen(path) > API_IMAGE_PATH_MAX)
-		api_error(&c->rep, 400, "import",
-			  "import: must be an absolute path of at most %d bytes",
-			  API_IMAGE_PATH_MAX);
-	else if (name && api_image_ref_check(name))
-		api_error(&c->rep, 400, "name",
-			  "name: must be 1-%d printable ASCII characters without spaces",
-			  API_IMAGE_REF_MAX);
-	else
-		rc = CALL(c, image_import, c->api->ctx, path, name, &c->rep);
-out:
+	if (!api_image_post_check(j, &p, &c->rep))
+		rc = p.import ? CALL(c, image_import, c->api->ctx, p.import, p.name, &c->rep)
+			      : CALL(c, image_pull, c->api->ctx, &p.pull, &c->rep);
 	json_decref(j);
 	return rc;
 }

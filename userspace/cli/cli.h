@@ -110,7 +110,7 @@ int cmd_status(int argc, char **argv, struct app_opts *o);
 /* cmd_app_top.c: */
 int cmd_logs(int argc, char **argv, struct app_opts *o);
 int cmd_top(int argc, char **argv, struct app_opts *o);
-/* cmd_image.c: `ember image import|ls|inspect|rm` (argv[0] is "image"). */
+/* cmd_image.c: `ember image import|pull|ls|inspect|rm` (argv[0] is "image"). */
 int cmd_image(int argc, char **argv, struct app_opts *o);
 
 /* An address as the dataplane stores it: IPv4 in the low 4 bytes of a

@@ -29,7 +29,8 @@ const char app_cmds_usage[] =
 	"            change an app's scaling knobs\n"
 	"  top [--interval MS] [-n ITER]\n"
 	"            live per-app view of guests and wakes\n"
-	"  image import PATH [--name NAME] | ls | inspect REF | rm REF\n"
+	"  image import PATH [--name NAME] | pull REF [--insecure] [--username U]\n"
+	"        | ls | inspect REF | rm REF\n"
 	"            OCI images in emberd's store; 'ember image --help'\n";
 
 /* A line of progress dots is open on stderr: errors start a new line. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The ember CLI's image commands: import (a job emberd runs, polled), ls, inspect, rm. */
+/* The ember CLI's image commands: import and pull (jobs emberd runs, polled), ls, inspect, rm. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +7,14 @@
 
 #include <jansson.h>
 
+#include "api/api.h"
 #include "cli.h"
 #include "cli_http.h"
 
 static const char image_usage[] =
 	"Usage: ember image import PATH [--name NAME]\n"
+	"       ember image pull REF [--name NAME] [--insecure]\n"
+	"                        [--username USER [--password-stdin]]\n"
 	"       ember image ls\n"
 	"       ember image inspect REF\n"
 	"       ember image rm REF\n"
@@ -29,7 +32,25 @@ static const char image_usage[] =
 	"                written again. Prints 'imported REF (MANIFEST): N bytes\n"
 	"                written, M skipped' when the job is done.\n"
 	"  --name NAME   the reference to store it under (default: the archive's\n"
-	"                own name, its ref.name annotation or first RepoTag)\n"
+	"                own name, its ref.name annotation or first RepoTag; for\n"
+	"                a pull, REF)\n"
+	"  pull REF      fetch image REF ([REGISTRY[:PORT]/]PATH[:TAG][@sha256:HEX];\n"
+	"                no registry: Docker Hub, library/ before a one-word\n"
+	"                path) from its registry, as emberd's job like an import:\n"
+	"                an index is followed to its linux/amd64 manifest, every\n"
+	"                blob checked against its digest, a layer the store has is\n"
+	"                not downloaded. Stored as REF, ':latest' added when it\n"
+	"                names no tag or digest. Progress as for an import; prints\n"
+	"                'pulled REF (MANIFEST): N bytes written, M skipped'.\n"
+	"  --insecure    plain HTTP instead of HTTPS: only for a registry on this\n"
+	"                machine (localhost, 127.0.0.0/8, [::1]); emberd refuses it\n"
+	"                for any other host\n"
+	"  --username USER\n"
+	"                authenticate as USER when the registry asks (Basic, or a\n"
+	"                Bearer token from its token service); the password is the\n"
+	"                first line of standard input with --password-stdin, else\n"
+	"                $EMBER_REGISTRY_PASSWORD. emberd keeps it in memory only\n"
+	"                until the job's process starts, never logs or shows it\n"
 	"  ls            list the stored images: reference, size (config and\n"
 	"                layers), layers, architecture, whether the root filesystem\n"
 	"                is built, manifest digest\n"
@@ -39,7 +60,7 @@ static const char image_usage[] =
 	"                no other reference needs; refused while a job runs\n"
 	"\n"
 	"Options:\n"
-	"  --json         print emberd's JSON answers (import: the finished job)\n"
+	"  --json         print emberd's JSON answers (import, pull: the finished job)\n"
 	"  --socket PATH  emberd's API socket\n"
 	"\n"
 	"Exit status: 0 done, 1 the job failed (its error is printed), emberd\n"
@@ -48,7 +69,9 @@ static const char image_usage[] =
 	"Examples:\n"
 	"  skopeo copy docker://busybox:latest oci:/srv/busybox:latest\n"
 	"  ember image import /srv/busybox --name busybox:latest\n"
-	"  ember image inspect busybox:latest\n";
+	"  ember image inspect busybox:latest\n"
+	"  ember image pull --insecure localhost:5000/busybox:1\n"
+	"  ember image pull ghcr.io/acme/app:2 --username bot --password-stdin <token\n";
 
 #define POLL_MS 200
 
@@ -85,8 +108,9 @@ static void job_progress(const struct app_opts *o, const json_t *job, bool tty, 
 	fflush(o->err);
 }
 
-/* Polls job (id) until it is done or failed; (*job) is the last answer. */
-static int job_wait(const struct app_opts *o, json_int_t id, json_t **job)
+/* Polls job (id) of (verb) ("import", "pull") until it is done or failed; (*job) is the last
+ * answer. */
+static int job_wait(const struct app_opts *o, const char *verb, json_int_t id, json_t **job)
 {
 	bool tty = isatty(fileno(o->err));
 	bool building = false;
@@ -111,8 +135,41 @@ static int job_wait(const struct app_opts *o, json_int_t id, json_t **job)
 		fputc('\n', o->err);
 	if (!strcmp(app_jstr(*job, "state", ""), "done"))
 		return 0;
-	app_errorf(o, "image import failed: %s", app_jstr(*job, "error", "(no error given)"));
+	app_errorf(o, "image %s failed: %s", verb, app_jstr(*job, "error", "(no error given)"));
 	return EXIT_RUNTIME;
+}
+
+/* POSTs (body) (freed here; its text wiped: it may hold a password), waits
+ * for the job and prints what it did as (done) ("imported", "pulled"). */
+static int job_run(struct app_opts *o, json_t *body, const char *verb, const char *done)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_t *job = NULL, *res;
+	int rc;
+
+	json_decref(body);
+	if (!s) {
+		app_errorf(o, "out of memory");
+		return EXIT_RUNTIME;
+	}
+	rc = app_call_json(o, "POST", "/v1/images", s, &job, NULL);
+	explicit_bzero(s, strlen(s));
+	free(s);
+	if (rc)
+		return rc;
+	body = job;
+	rc = job_wait(o, verb, json_integer_value(json_object_get(body, "job")), &job);
+	json_decref(body);
+	if (!rc && o->json)
+		app_print_json(o, job);
+	res = json_object_get(job, "result");
+	if (!rc && !o->json)
+		fprintf(o->out, "%s %s (%s): %lld bytes written, %lld skipped\n", done,
+			app_jstr(res, "ref", "?"), app_jstr(res, "manifest", "?"),
+			(long long)json_integer_value(json_object_get(res, "bytes_written")),
+			(long long)json_integer_value(json_object_get(res, "bytes_skipped")));
+	json_decref(job);
+	return rc;
 }
 
 static int image_import(int argc, char **argv, struct app_opts *o)
@@ -120,8 +177,7 @@ static int image_import(int argc, char **argv, struct app_opts *o)
 	static const struct option opts[] = {
 		APP_COMMON_OPTS, {"name", required_argument, NULL, 'n'}, {0}};
 	const char *name = NULL;
-	json_t *body, *job = NULL, *res;
-	char *s;
+	json_t *body;
 	int c, rc;
 
 	optind = 0;
@@ -136,25 +192,89 @@ static int image_import(int argc, char **argv, struct app_opts *o)
 	body = json_pack("{s:s}", "import", argv[optind]);
 	if (name)
 		json_object_set_new(body, "name", json_string(name));
-	s = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	rc = app_call_json(o, "POST", "/v1/images", s, &job, NULL);
-	free(s);
-	if (rc)
-		return rc;
-	body = job;
-	rc = job_wait(o, json_integer_value(json_object_get(body, "job")), &job);
-	json_decref(body);
-	if (!rc && o->json)
-		app_print_json(o, job);
-	res = json_object_get(job, "result");
-	if (!rc && !o->json)
-		fprintf(o->out, "imported %s (%s): %lld bytes written, %lld skipped\n",
-			app_jstr(res, "ref", "?"), app_jstr(res, "manifest", "?"),
-			(long long)json_integer_value(json_object_get(res, "bytes_written")),
-			(long long)json_integer_value(json_object_get(res, "bytes_skipped")));
-	json_decref(job);
-	return rc;
+	return job_run(o, body, "import", "imported");
+}
+
+/*
+ * The password's first line from (in), without its line end, into (buf):
+ * 0, or -1 after a message (nothing, or longer than emberd takes). Like
+ * docker login's --password-stdin, so it stays out of argv and history.
+ */
+static int password_read(const struct app_opts *o, FILE *in, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!fgets(buf, (int)len, in) || !buf[0]) {
+		app_errorf(o, "image pull: --password-stdin: nothing on standard input");
+		return -1;
+	}
+	n = strcspn(buf, "\r\n");
+	if (!buf[n] && n == len - 1) {
+		explicit_bzero(buf, len);
+		app_errorf(o, "image pull: --password-stdin: longer than %d bytes",
+			   API_REGISTRY_PASS_MAX);
+		return -1;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The pull's body: the reference and its options; the password from stdin or the environment. */
+static int pull_body(const struct app_opts *o, const char *ref, const char *name, bool insecure,
+		     const char *user, bool pass_stdin, json_t **body)
+{
+	char pass[API_REGISTRY_PASS_MAX + 2];
+	const char *env = getenv("EMBER_REGISTRY_PASSWORD");
+
+	if (pass_stdin && !user)
+		return app_usage_error(o, "image pull", "--password-stdin needs --username");
+	if (user && !pass_stdin && !env)
+		return app_usage_error(o, "image pull",
+				       "--username needs --password-stdin or "
+				       "$EMBER_REGISTRY_PASSWORD");
+	if (pass_stdin && password_read(o, o->in, pass, sizeof(pass)))
+		return EXIT_RUNTIME;
+	*body = json_pack("{s:s,s:b}", "pull", ref, "insecure", insecure);
+	if (name)
+		json_object_set_new(*body, "name", json_string(name));
+	if (user) {
+		json_object_set_new(*body, "username", json_string(user));
+		json_object_set_new(*body, "password", json_string(pass_stdin ? pass : env));
+	}
+	explicit_bzero(pass, sizeof(pass));
+	return -1;
+}
+
+static int image_pull(int argc, char **argv, struct app_opts *o)
+{
+	static const struct option opts[] = {APP_COMMON_OPTS,
+					     {"name", required_argument, NULL, 'n'},
+					     {"insecure", no_argument, NULL, 'k'},
+					     {"username", required_argument, NULL, 'u'},
+					     {"password-stdin", no_argument, NULL, 'p'},
+					     {0}};
+	const char *name = NULL, *user = NULL;
+	bool insecure = false, pass_stdin = false;
+	json_t *body = NULL;
+	int c, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
+		if (c == 'n')
+			name = optarg;
+		else if (c == 'k')
+			insecure = true;
+		else if (c == 'u')
+			user = optarg;
+		else if (c == 'p')
+			pass_stdin = true;
+		else if ((rc = app_opt(c, argv, o, "image pull", image_usage)) >= 0)
+			return rc;
+	if (argc - optind != 1)
+		return app_usage_error(o, "image pull", "wants one image reference");
+	rc = pull_body(o, argv[optind], name, insecure, user, pass_stdin, &body);
+	return rc >= 0 ? rc : job_run(o, body, "pull", "pulled");
 }
 
 static int image_ls(const struct app_opts *o)
@@ -257,6 +377,8 @@ int cmd_image(int argc, char **argv, struct app_opts *o)
 
 	if (!strcmp(sub, "import"))
 		return image_import(argc - 1, argv + 1, o);
+	if (!strcmp(sub, "pull"))
+		return image_pull(argc - 1, argv + 1, o);
 	if (!strcmp(sub, "ls") || !strcmp(sub, "inspect") || !strcmp(sub, "rm")) {
 		bool ls = !strcmp(sub, "ls");
 
@@ -273,5 +395,5 @@ int cmd_image(int argc, char **argv, struct app_opts *o)
 		fputs(image_usage, o->out);
 		return 0;
 	}
-	return app_usage_error(o, "image", "wants import, ls, inspect or rm, not '%s'", sub);
+	return app_usage_error(o, "image", "wants import, pull, ls, inspect or rm, not '%s'", sub);
 }

@@ -334,6 +334,12 @@ int images_remove(void *ctx, const char *ref, struct api_reply *rep);
 bool images_busy(const struct emberd *d);
 struct store *images_store(const struct emberd *d);
 const char *images_rootfs_dir(const struct emberd *d);
+/* emberd_image.c for emberd_image_pull.c: queues a job of (source), an
+ * import path when (pull) is NULL, else a pull's reference; (pull) becomes
+ * the job's (freed with it, even on failure). 202 in (rep), or -1. */
+struct image_pull;
+int images_queue(struct emberd *d, const char *source, const char *name, struct image_pull *pull,
+		 struct api_reply *rep);
 /* The manifest (ref) names, as an app names an image, into (digest), and its
  * config parsed into (c) (oci_config_free() it). 0, -ENOENT (no such image:
  * (e) says how to add it) or -errno with (e). */
@@ -357,6 +363,22 @@ int image_app_resolve(struct emberd *d, struct app_spec *spec, char **run, size_
  * sentence in (why). */
 int image_app_initrd(struct emberd *d, struct app_spec *spec, const char *dir, const char *run,
 		     size_t runlen, char *why, size_t whylen);
+
+/* --- 3. emberd_image_pull.c: a pull's part of an image job (the registry, its credentials). */
+struct store;
+struct import_opts;
+struct import_result;
+/* The API backend's pull (docs/api.md, Images): 400 for a reference or
+ * options the registry client refuses, else a queued job. */
+int images_pull(void *ctx, const struct api_image_pull *p, struct api_reply *rep);
+/* In the job's child: image_pull() of (p) into (st) (image/pull.h). */
+int image_pull_run(struct store *st, const struct image_pull *p, const char *name,
+		   const struct import_opts *io, struct import_result *ir, struct img_err *e);
+/* Wipes (p)'s credentials (once the child has its copy); frees (p) (may be NULL). */
+void image_pull_forget(struct image_pull *p);
+void image_pull_free(struct image_pull *p);
+/* Adds (p)'s members ("pull", "insecure"; never a credential) to a job's JSON. */
+void image_pull_json(const struct image_pull *p, json_t *job);
 
 /* --- 3. emberd_meter.c (emberd_meter.h): usage accounting. */
 

@@ -291,6 +291,7 @@ const struct api_backend_ops emberd_api_ops = {
 	.logs = emberd_logs,
 	.metrics = emberd_metrics,
 	.image_import = images_import,
+	.image_pull = images_pull,
 	.image_job = images_job,
 	.image_list = images_list,
 	.image_get = images_get,

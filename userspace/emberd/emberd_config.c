@@ -19,7 +19,7 @@
  *  "host_images": {"demo": {"kernel": "/k", "initrd": "/i.cpio",
  *                           "rootfs": "/r.img", "exec": "/srv/app"}},
  *  "scale_ms": 10, "min_avail_mib": 256, "image_max_bytes": 17179869184,
- *  "image_max_entries": 1000000}
+ *  "image_max_entries": 1000000, "registry_stall_timeout_s": 30}
  *
  * Every key is optional; an unknown key, a wrong type or a value out of
  * range is an error naming it (a typo must not silently keep a default).
@@ -164,11 +164,15 @@ int emberd_config_load(const char *path, struct emberd_opts *o, char *err, size_
 			if (!(rc = number(path, v, key, 0, EMBERD_IMAGE_ENTRIES_BOUND, &n, err,
 					  errlen)))
 				o->image_max_entries = (uint64_t)n;
+		} else if (!strcmp(key, "registry_stall_timeout_s")) {
+			if (!(rc = number(path, v, key, 1, 3600, &n, err, errlen)))
+				o->pull_stall_s = (unsigned int)n;
 		} else {
 			snprintf(err, errlen,
 				 "%s: unknown key \"%s\" (known: state_dir, run_dir, ingress, "
 				 "pin_root, vmm, guest_kernel, guest_initramfs, host_images, "
-				 "scale_ms, min_avail_mib, image_max_bytes, image_max_entries)",
+				 "scale_ms, min_avail_mib, image_max_bytes, image_max_entries, "
+				 "registry_stall_timeout_s)",
 				 path, key);
 			rc = -EINVAL;
 		}

@@ -36,6 +36,7 @@ struct emberd_opts {
 	/* An image's root filesystem build: files' apparent bytes and tar entries,
 	 * all layers summed (0: no limit). */
 	uint64_t image_max_bytes, image_max_entries;
+	unsigned int pull_stall_s; /* a pull's transfer silent this long fails (0: 30 s) */
 };
 
 /* Overrides (o) with the keys of the JSON object in (path). 0, or -errno

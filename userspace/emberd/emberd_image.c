@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* emberd's image jobs: an import and its root filesystem build in a forked child, read on a pipe.
- */
+/* emberd's image jobs: an import or a pull, then the root filesystem, in a forked child. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,9 +28,10 @@ static const char *const job_state_name[] = {"queued", "running", "done", "faile
 struct image_job {
 	unsigned int id; /* 0: a free slot */
 	enum job_state state;
-	char path[PATH_MAX];
+	char path[PATH_MAX];	      /* what is imported, or the reference pulled */
+	struct image_pull *pull;      /* NULL: an import (emberd_image_pull.c) */
 	char name[STORE_REF_MAX + 1]; /* "" = the archive's own name */
-	const char *phase;	      /* "import", "rootfs", NULL before the child says */
+	const char *phase;	      /* "import"/"pull", "rootfs", NULL before the child says */
 	unsigned int layer, layers;
 	uint64_t done, total; /* bytes of layer (layer) */
 	json_t *result;	      /* the child's result line, parsed */
@@ -147,7 +147,8 @@ job_child(struct image_jobs *im, const struct image_job *j, int wfd)
 	if (store_open(im->dir, &st, &e))
 		child_fail(&e);
 	dprintf(JOB_FD, "import 0 0 0 0\n");
-	if (image_import(st, j->path, j->name[0] ? j->name : NULL, &io, &ir, &e))
+	if (j->pull ? image_pull_run(st, j->pull, j->name[0] ? j->name : NULL, &io, &ir, &e)
+		    : image_import(st, j->path, j->name[0] ? j->name : NULL, &io, &ir, &e))
 		child_fail(&e);
 	child_result(&ir, &rr);
 	_exit(0);
@@ -161,7 +162,7 @@ static void job_line(struct image_job *j, char *line)
 	uint64_t done, total;
 
 	if (sscanf(line, "import %u %u %" SCNu64 " %" SCNu64, &l, &n, &done, &total) == 4) {
-		j->phase = "import";
+		j->phase = j->pull ? "pull" : "import";
 		j->layer = l, j->layers = n, j->done = done, j->total = total;
 	} else if (!strcmp(line, "rootfs")) {
 		j->phase = "rootfs";
@@ -266,8 +267,9 @@ static void on_pidfd(struct emberd *d, struct watch *w, uint32_t events)
 	watch_del(d, w);
 	job_end(j, status);
 	if (j->state == J_DONE)
-		log_info("image job %u: %s imported (%s)", j->id,
-			 json_string_value(json_object_get(j->result, "ref")), j->path);
+		log_info("image job %u: %s %s (%s)", j->id,
+			 json_string_value(json_object_get(j->result, "ref")),
+			 j->pull ? "pulled" : "imported", j->path);
 	else
 		log_err("image job %u (%s): %s", j->id, j->path, j->error);
 	store_reload(d);
@@ -288,6 +290,7 @@ static int job_fork(struct emberd *d, struct image_job *j)
 	}
 	if (j->pid == 0)
 		job_child(d->img, j, p[1]);
+	image_pull_forget(j->pull); /* the child has the credentials now */
 	close(p[1]);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	j->pipew = (struct watch){.fd = p[0], .fn = on_pipe, .obj = j};
@@ -311,13 +314,15 @@ static void job_start(struct emberd *d, struct image_job *j)
 
 	if (rc) {
 		j->state = J_FAILED;
+		image_pull_forget(j->pull);
 		snprintf(j->error, sizeof(j->error), "starting the job's process: %s",
 			 strerror(-rc));
 		log_err("image job %u: %s", j->id, j->error);
 		return;
 	}
 	j->state = J_RUNNING;
-	log_info("image job %u: importing %s (pid %d)", j->id, j->path, j->pid);
+	log_info("image job %u: %s %s (pid %d)", j->id, j->pull ? "pulling" : "importing", j->path,
+		 j->pid);
 }
 
 /* A free slot, else the oldest finished job's; NULL when all 16 wait or run. */
@@ -333,22 +338,26 @@ static struct image_job *job_slot(struct image_jobs *im)
 		if (j->state >= J_DONE && (!old || j->id < old->id))
 			old = j;
 	}
-	if (old)
+	if (old) {
 		json_decref(old->result);
+		image_pull_free(old->pull);
+	}
 	return old;
 }
 
-int images_import(void *ctx, const char *path, const char *name, struct api_reply *rep)
+int images_queue(struct emberd *d, const char *source, const char *name, struct image_pull *pull,
+		 struct api_reply *rep)
 {
-	struct emberd *d = ctx;
 	struct image_job *j = job_slot(d->img);
 
-	if (!j)
+	if (!j) {
+		image_pull_free(pull);
 		return api_error(rep, 503, NULL, "%d image jobs are queued or running already",
 				 IMAGE_JOBS_KEPT);
-	*j = (struct image_job){.id = ++d->img->next_id, .state = J_QUEUED};
+	}
+	*j = (struct image_job){.id = ++d->img->next_id, .state = J_QUEUED, .pull = pull};
 	j->pidw.fd = j->pipew.fd = -1;
-	snprintf(j->path, sizeof(j->path), "%s", path);
+	snprintf(j->path, sizeof(j->path), "%s", source);
 	snprintf(j->name, sizeof(j->name), "%s", name ? name : "");
 	jobs_next(d);
 	rep->status = 202;
@@ -356,12 +365,21 @@ int images_import(void *ctx, const char *path, const char *name, struct api_repl
 	return 0;
 }
 
+int images_import(void *ctx, const char *path, const char *name, struct api_reply *rep)
+{
+	return images_queue(ctx, path, name, NULL, rep);
+}
+
 static json_t *job_json(const struct image_job *j)
 {
-	json_t *o = json_pack("{s:i,s:s,s:s,s:o,s:o}", "id", j->id, "state",
-			      job_state_name[j->state], "import", j->path, "name",
-			      j->name[0] ? json_string(j->name) : json_null(), "phase",
-			      j->phase ? json_string(j->phase) : json_null());
+	json_t *o = json_pack("{s:i,s:s}", "id", j->id, "state", job_state_name[j->state]);
+
+	if (j->pull)
+		image_pull_json(j->pull, o);
+	else
+		json_object_set_new(o, "import", json_string(j->path));
+	json_object_set_new(o, "name", j->name[0] ? json_string(j->name) : json_null());
+	json_object_set_new(o, "phase", j->phase ? json_string(j->phase) : json_null());
 
 	json_object_set_new(o, "progress",
 			    json_pack("{s:i,s:i,s:I,s:I}", "layer", j->layer, "layers", j->layers,
@@ -455,6 +473,7 @@ void images_close(struct emberd *d)
 			watch_del(d, &j->pipew);
 		}
 		json_decref(j->result);
+		image_pull_free(j->pull);
 	}
 	store_close(im->st);
 	free(im);

@@ -18,6 +18,8 @@ const char *import_format_name(enum import_format f)
 		return "oci-archive";
 	case IMPORT_DOCKER_ARCHIVE:
 		return "docker-archive";
+	case IMPORT_REGISTRY:
+		return "registry";
 	}
 	return "unknown";
 }
@@ -247,7 +249,7 @@ static int src_open(const char *path, struct imp_src **src, struct img_err *e)
 	return img_fail(e, -EINVAL, "%s: neither a directory (an OCI layout) nor a tar file", path);
 }
 
-static void result_fill(const struct imp_job *j, struct import_result *res)
+void imp_result_fill(const struct imp_job *j, struct import_result *res)
 {
 	res->format = j->src->format;
 	snprintf(res->ref, sizeof(res->ref), "%s", j->name);
@@ -256,6 +258,16 @@ static void result_fill(const struct imp_job *j, struct import_result *res)
 	res->layers = j->nlayers;
 	res->bytes_written = j->written;
 	res->bytes_skipped = j->skipped;
+}
+
+int imp_job_commit(struct imp_job *j, struct img_err *e)
+{
+	int rc = store_ref_name_check(j->name, e) ?: job_write(j, e) ?: job_check(j, e)
+		?: store_ref_set(j->st, j->name, j->manifest, e);
+
+	if (rc)
+		job_rollback(j);
+	return rc;
 }
 
 static int job_run(struct imp_job *j, const char *path, struct img_err *e)
@@ -267,11 +279,7 @@ static int job_run(struct imp_job *j, const char *path, struct img_err *e)
 	rc = j->src->format == IMPORT_DOCKER_ARCHIVE ? imp_docker(j, e) : imp_oci(j, e);
 	if (!rc && !j->name[0])
 		rc = img_fail(e, -EINVAL, "%s names no image: give the image a name", path);
-	rc = rc ?: store_ref_name_check(j->name, e) ?: job_write(j, e) ?: job_check(j, e)
-		?: store_ref_set(j->st, j->name, j->manifest, e);
-	if (rc)
-		job_rollback(j);
-	return rc;
+	return rc ?: imp_job_commit(j, e);
 }
 
 int image_import(struct store *st, const char *path, const char *name, const struct import_opts *o,
@@ -293,7 +301,7 @@ int image_import(struct store *st, const char *path, const char *name, const str
 	if (!rc)
 		rc = job_run(j, path, e);
 	if (!rc && res)
-		result_fill(j, res);
+		imp_result_fill(j, res);
 	if (j->src)
 		j->src->ops->close(j->src);
 	free(j->manifest_buf);

@@ -38,6 +38,7 @@ enum import_format {
 	IMPORT_OCI_LAYOUT = 1, /* a directory with oci-layout, index.json, blobs/ */
 	IMPORT_OCI_ARCHIVE,    /* the same in a tar (plain or gzip) */
 	IMPORT_DOCKER_ARCHIVE, /* `docker save`'s tar: manifest.json, <hex>.json, layers */
+	IMPORT_REGISTRY,       /* pulled from a registry (pull.h) */
 };
 
 /* What an import did. */
@@ -85,7 +86,7 @@ struct import_result {
 int image_import(struct store *st, const char *path, const char *name, const struct import_opts *o,
 		 struct import_result *res, struct img_err *e) __attribute__((warn_unused_result));
 
-/* import_format_name() - "oci-layout", "oci-archive", "docker-archive" or "unknown". */
+/* import_format_name() - "oci-layout", "oci-archive", "docker-archive", "registry" or "unknown". */
 const char *import_format_name(enum import_format f);
 
 #endif

@@ -107,6 +107,18 @@ int imp_read_blob(struct imp_job *j, const char *who, const char *digest, int64_
 int imp_config_check(const void *buf, size_t len, size_t nlayers, struct oci_config *c,
 		     struct img_err *e);
 
+/*
+ * imp_job_commit() - checks the reference name and the limits, writes every
+ * blob of (j) (the source's through its ops->copy, then those held in
+ * memory), counts those the store had as skipped, runs the caller's check
+ * (import_opts.check) and sets the reference last. On failure the blobs it
+ * wrote are removed again.
+ */
+int imp_job_commit(struct imp_job *j, struct img_err *e);
+
+/* imp_result_fill() - what (j) did, into (res). */
+void imp_result_fill(const struct imp_job *j, struct import_result *res);
+
 /* imp_oci() / imp_docker() - list the blobs of the image in (j)'s source
  * and set (j)->name, manifest and config; nothing is written yet. */
 int imp_oci(struct imp_job *j, struct img_err *e);

@@ -54,10 +54,13 @@ static int host_name(const char *host, char *name, size_t len)
 		       : -EINVAL;
 }
 
-static int check_opts(const char *host, const struct registry_opts *o, struct img_err *e)
+int registry_opts_check(const char *host, const struct registry_opts *o, struct img_err *e)
 {
+	static const struct registry_opts none;
 	char name[256];
 
+	o = o ? o : &none;
+	host = host ? host : "";
 	if (strlen(host) >= sizeof(((struct registry *)0)->host) ||
 	    host_name(host, name, sizeof(name)))
 		return img_fail(
@@ -103,7 +106,7 @@ int registry_new(const char *host, const struct registry_opts *o, struct registr
 
 	*out = NULL;
 	o = o ? o : &none;
-	rc = check_opts(host ? host : "", o, e);
+	rc = registry_opts_check(host, o, e);
 	if (rc)
 		return rc;
 	pthread_once(&curl_once, curl_init);

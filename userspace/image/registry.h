@@ -57,6 +57,15 @@ struct registry;
 int registry_new(const char *host, const struct registry_opts *o, struct registry **out,
 		 struct img_err *e) __attribute__((warn_unused_result));
 
+/*
+ * The checks of registry_new() alone, for a caller that must refuse a request
+ * before it goes anywhere: (host)'s form, plain HTTP only to this machine,
+ * a user (without ':') and a password or neither. Nothing is allocated.
+ * Returns 0, -EINVAL or -EPERM (insecure to a host that is not local); fills (e).
+ */
+int registry_opts_check(const char *host, const struct registry_opts *o, struct img_err *e)
+	__attribute__((warn_unused_result));
+
 /* Frees (reg) (may be NULL), its cached tokens and its connections. */
 void registry_free(struct registry *reg);
 

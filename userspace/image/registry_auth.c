@@ -441,7 +441,8 @@ int reg_authenticate(struct registry *reg, const char *repo, const char *hdr, st
 		return bearer(reg, repo, &c, e);
 	if (!reg->cred_header)
 		return img_fail(e, -EACCES,
-				"registry %s requires authentication: give a user and password",
+				"registry %s answered 401: it requires authentication: give a user "
+				"and password",
 				reg->host);
 	reg->basic = 1;
 	return 0;
