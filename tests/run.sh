@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib/l1_group.sh
 export EMBER_TEST_LOGS=build/test-logs
 mkdir -p "$EMBER_TEST_LOGS"
+rm -rf "$EMBER_TEST_LOGS"/*.work # a failed test's kept files (keep_work), of an earlier run
 
 native=() guests=()
 for t in "$@"; do
