@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib/l1_group.sh
 export EMBER_TEST_LOGS=build/test-logs
 mkdir -p "$EMBER_TEST_LOGS"
+rm -rf "$EMBER_TEST_LOGS"/*.work # a failed test's kept files (keep_work), of an earlier run
 
 native=() guests=()
 for t in "$@"; do
@@ -34,6 +35,14 @@ for t in "${native[@]}"; do
 	show "$(basename "$t")" "$RUN_RC" "$RUN_SECS"
 	tally "$(basename "$t")" "$RUN_RC"
 done
+# The OCI images guest tests use (tests/lib/images.sh), built or found in the
+# cache here: inside the L1 the host's files, the cache too, are read-only.
+if [ ${#guests[@]} -gt 0 ] && grep -q 'tests/lib/images.sh' "${guests[@]}"; then
+	. tests/lib/images.sh
+	for k in $IMG_KINDS; do
+		image_layout "$k" >/dev/null || echo "image $k could not be built: the guest tests using it will fail"
+	done
+fi
 [ ${#guests[@]} -gt 0 ] && l1_group "${guests[@]}"
 
 [ ${#FAILED[@]} -gt 0 ] && echo "failed: ${FAILED[*]}"

@@ -83,7 +83,7 @@ env_cleanup() {
 	for p in $VMM_PIDS; do kill -9 "$p" 2>/dev/null; done
 	[ -n "$H" ] && ip netns del "$H" 2>/dev/null
 	[ -n "$C" ] && ip netns del "$C" 2>/dev/null
-	[ -n "$WORK" ] && { umount "$WORK/bpf" 2>/dev/null; rm -rf "$WORK"; }
+	[ -n "$WORK" ] && { umount "$WORK/bpf" 2>/dev/null; keep_work "$WORK"; rm -rf "$WORK"; }
 	guest_cleanup
 }
 

@@ -9,9 +9,27 @@ GUEST_HOST_IP=192.0.2.1   # TEST-NET-1, only ever inside our own namespace
 GUEST_IP=192.0.2.2
 GUEST_WORK=""
 VMM_PID=""
+GUEST_FAILED=0 # set by fail(): the cleanup keeps the work files (keep_work)
 
 skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
+fail() { echo "FAIL: $*"; GUEST_FAILED=1; exit 1; }
+
+# keep_work DIR: after a failure, DIR's small text files (logs, consoles,
+# doorbell events, records) are copied to $EMBER_TEST_LOGS/TEST.work/
+# before the cleanup removes DIR: under nested TCG the work dir lives in the
+# L1's memory and goes with it, and an emulator flake seen once is only
+# understood from what the guest and its VMM wrote. Memory files and
+# snapshots are left out (size and name).
+keep_work() {
+	local dest
+	[ "$GUEST_FAILED" = 1 ] && [ -d "$1" ] || return 0
+	dest=$(realpath -m "${EMBER_TEST_LOGS:-build/test-logs}/$(basename "$0" .sh).work") || return 0
+	mkdir -p "$dest" || return 0
+	(cd "$1" && find . -type f -size -4M \( -name '*.log' -o -name '*.console' -o \
+		-name '*events*' -o -name '*.json' -o -name '*.vmm' -o -name '*.argv' -o \
+		-name 'console*' \) -exec cp --parents -t "$dest" {} +) 2>/dev/null
+	echo "kept the failed test's work files in ${dest#"$PWD"/}" >&2
+}
 
 # guest_require: skip (exit 77) unless this machine can run a guest. Without
 # /dev/kvm (a kvm-pvm machine that is itself a PVM guest has none), the calling
@@ -59,7 +77,7 @@ guest_cleanup() {
 		kill -9 "$VMM_PID" 2>/dev/null
 	fi
 	[ -n "$GUEST_NS" ] && ip netns del "$GUEST_NS" 2>/dev/null
-	[ -n "$GUEST_WORK" ] && rm -rf "$GUEST_WORK"
+	[ -n "$GUEST_WORK" ] && { keep_work "$GUEST_WORK"; rm -rf "$GUEST_WORK"; }
 }
 trap guest_cleanup EXIT
 
@@ -122,6 +140,7 @@ guest_wait_event() {
 			echo "FAIL: ember-vmm exited before the '$1' doorbell"
 		fi
 	} >&2
+	GUEST_FAILED=1
 	exit 1
 }
 
