@@ -36,22 +36,42 @@ static const char tcp6[] =
 	"00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 "
 	"10 0\n";
 
+/* /proc/net/udp: a server bound on 53 (07), a connected client socket (01). */
+static const char udp4[] =
+	"   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+	"timeout inode ref pointer drops\n"
+	"  236: 00000000:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0 "
+	"       0 4321 2 0000000000000000 0\n"
+	"  300: 0200000A:9C40 0800000A:0035 01 00000000:00000000 00:00000000 00000000     0 "
+	"       0 4322 2 0000000000000000 0\n";
+
+static void test_scan_udp(void **state)
+{
+	(void)state;
+	assert_int_equal(listen_scan(udp4, strlen(udp4), 53, true), 1);
+	/* 0x9C40 = 40000 is a connected client's port, not a server's. */
+	assert_int_equal(listen_scan(udp4, strlen(udp4), 40000, true), 0);
+	/* The TCP states do not count for UDP, nor UDP's for TCP. */
+	assert_int_equal(listen_scan(tcp4, strlen(tcp4), 0x07e8, true), 0);
+	assert_int_equal(listen_scan(udp4, strlen(udp4), 53, false), 0);
+}
+
 static void test_scan_ipv4(void **state)
 {
 	(void)state;
-	assert_int_equal(listen_scan(tcp4, strlen(tcp4), 0x07e8), 1);
+	assert_int_equal(listen_scan(tcp4, strlen(tcp4), 0x07e8, false), 1);
 	/* 0x0050 is only a remote port (TIME_WAIT line): not listening. */
-	assert_int_equal(listen_scan(tcp4, strlen(tcp4), 80), 0);
+	assert_int_equal(listen_scan(tcp4, strlen(tcp4), 80, false), 0);
 	/* 0x1F90 = 8080 is ESTABLISHED, not LISTEN. */
-	assert_int_equal(listen_scan(tcp4, strlen(tcp4), 8080), 0);
-	assert_int_equal(listen_scan(tcp4, strlen(tcp4), 0xa058), 0);
+	assert_int_equal(listen_scan(tcp4, strlen(tcp4), 8080, false), 0);
+	assert_int_equal(listen_scan(tcp4, strlen(tcp4), 0xa058, false), 0);
 }
 
 static void test_scan_ipv6(void **state)
 {
 	(void)state;
-	assert_int_equal(listen_scan(tcp6, strlen(tcp6), 80), 1);
-	assert_int_equal(listen_scan(tcp6, strlen(tcp6), 81), 0);
+	assert_int_equal(listen_scan(tcp6, strlen(tcp6), 80, false), 1);
+	assert_int_equal(listen_scan(tcp6, strlen(tcp6), 81, false), 0);
 }
 
 static void test_scan_edges(void **state)
@@ -64,18 +84,18 @@ static void test_scan_edges(void **state)
 
 	(void)state;
 	/* Header only: a guest with no sockets yet. */
-	assert_int_equal(listen_scan(tcp4, hdr, 0x07e8), 0);
-	assert_int_equal(listen_scan("", 0, 80), -EINVAL);
-	assert_int_equal(listen_scan(garbage, strlen(garbage), 80), -EINVAL);
+	assert_int_equal(listen_scan(tcp4, hdr, 0x07e8, false), 0);
+	assert_int_equal(listen_scan("", 0, 80, false), -EINVAL);
+	assert_int_equal(listen_scan(garbage, strlen(garbage), 80, false), -EINVAL);
 	/* Last line without its newline (the read stopped there). */
 	memcpy(buf, tcp6, sizeof(tcp6));
-	assert_int_equal(listen_scan(buf, strlen(buf) - 1, 80), 1);
+	assert_int_equal(listen_scan(buf, strlen(buf) - 1, 80, false), 1);
 	/* Cut inside the state field: no match, no overrun. */
-	assert_int_equal(listen_scan(tcp6, strstr(tcp6, " 0A ") - tcp6 + 2, 80), 0);
+	assert_int_equal(listen_scan(tcp6, strstr(tcp6, " 0A ") - tcp6 + 2, 80, false), 0);
 	/* Cut inside the port: must not read past @len. */
-	assert_int_equal(listen_scan(tcp6, strstr(tcp6, ":0050") - tcp6 + 3, 80), 0);
+	assert_int_equal(listen_scan(tcp6, strstr(tcp6, ":0050") - tcp6 + 3, 80, false), 0);
 	/* Malformed lines are skipped, later ones still count. */
-	assert_int_equal(listen_scan(junk, strlen(junk), 80), 1);
+	assert_int_equal(listen_scan(junk, strlen(junk), 80, false), 1);
 }
 
 /* The live probe against this host's own /proc/net/tcp (our netns). */
@@ -92,12 +112,37 @@ static void test_probe_live(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (void *)&sa, sizeof(sa)), 0);
 	assert_int_equal(getsockname(fd, (void *)&sa, &len), 0);
-	assert_int_equal(listen_open(&w, ntohs(sa.sin_port)), 0);
+	assert_int_equal(listen_open(&w, ntohs(sa.sin_port), false), 0);
 	/* Bound but not listening yet. */
 	assert_int_equal(listen_check(&w), 0);
 	assert_int_equal(listen(fd, 1), 0);
 	/* The same open files, read again from offset 0. */
 	assert_int_equal(listen_check(&w), 1);
+	assert_int_equal(listen_check(&w), 1);
+	close(fd);
+	assert_int_equal(listen_check(&w), 0);
+	listen_close(&w);
+}
+
+/* The same with a UDP socket: ready once it is bound. */
+static void test_probe_live_udp(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	struct listen_watch w;
+	int fd, probe;
+
+	(void)state;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* A free port: bound, read, closed, then watched before the server binds it. */
+	probe = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(probe, (void *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(probe, (void *)&sa, &len), 0);
+	close(probe);
+	assert_int_equal(listen_open(&w, ntohs(sa.sin_port), true), 0);
+	assert_int_equal(listen_check(&w), 0);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(fd, (void *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen_check(&w), 1);
 	close(fd);
 	assert_int_equal(listen_check(&w), 0);
@@ -216,6 +261,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan_ipv4),   cmocka_unit_test(test_scan_ipv6),
 		cmocka_unit_test(test_scan_edges),  cmocka_unit_test(test_probe_live),
+		cmocka_unit_test(test_scan_udp),    cmocka_unit_test(test_probe_live_udp),
 		cmocka_unit_test(test_nl_builders), cmocka_unit_test(test_nl_full),
 	};
 

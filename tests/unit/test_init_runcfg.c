@@ -138,6 +138,7 @@ static void test_every_key(void **state)
 	assert_int_equal(rc.ports[3].proto, RUN_SCTP);
 	/* Readiness: the first TCP port, not the first port. */
 	assert_int_equal(rc.ready_port, 6379);
+	assert_false(rc.ready_udp);
 	assert_int_equal(rc.nr_dns, 2);
 	assert_string_equal(rc.dns[1], "2001:db8::53");
 }
@@ -160,6 +161,13 @@ static void test_defaults(void **state)
 	assert_int_equal(rc.nr_ports, 0);
 	assert_int_equal(rc.ready_port, 0);
 	assert_int_equal(rc.nr_dns, 0);
+	/* A UDP-only app: ready once a socket is bound to its first UDP port. */
+	minimal();
+	rec("port", "5353/udp");
+	rec("port", "53/udp");
+	assert_int_equal(parse(), 0);
+	assert_int_equal(rc.ready_port, 5353);
+	assert_true(rc.ready_udp);
 	/* An empty groups value is no group; values may hold any byte but NUL.
 	 * (The parse changed the buffer: the file is written again.) */
 	minimal();

@@ -16,7 +16,7 @@
 
 static bool db_ok, db_print;
 
-static const char *const db_names[] = {"?",	  "INIT_STARTED", "READY", "WORKLOAD_EXIT",
+static const char *const db_names[] = {"?",	   "INIT_STARTED", "READY",    "WORKLOAD_EXIT",
 				       "POWEROFF", "PANIC",	   "REFRESHED"};
 
 int doorbell_open(void)
@@ -43,7 +43,9 @@ void doorbell_ring(unsigned int event, uint32_t arg)
 	if (db_ok)
 		outl(EMBER_DB_VALUE(event, arg & 0xffffffu), EMBER_DOORBELL_PORT);
 	else if (db_print)
-		log_err("doorbell %s %u", event < sizeof(db_names) / sizeof(db_names[0]) ? db_names[event] : "?", arg & 0xffffffu);
+		log_err("doorbell %s %u",
+			event < sizeof(db_names) / sizeof(db_names[0]) ? db_names[event] : "?",
+			arg & 0xffffffu);
 }
 
 void power_off(int status)

@@ -117,7 +117,8 @@ int hint_parse(const char *line, struct init_hint *h, char *err, size_t errlen)
 		p += strcspn(p, " ");
 		eq = memchr(k, '=', (size_t)(p - k));
 		if (!eq) {
-			snprintf(err, errlen, "restore hint: '%.*s' is not key=value", (int)(p - k), k);
+			snprintf(err, errlen, "restore hint: '%.*s' is not key=value", (int)(p - k),
+				 k);
 			return -EINVAL;
 		}
 		klen = (size_t)(eq - k);

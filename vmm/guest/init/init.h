@@ -37,6 +37,7 @@ struct init_cfg {
 	uint8_t prefix, prefix6;
 	uint8_t gwmac[6];
 	uint16_t port;
+	bool port_udp;		 /* readiness is a UDP socket bound to (port), not a TCP listener */
 	bool quiet;		 /* the kernel's own `quiet`: ember-init prints errors only */
 	char root[INIT_MAX_DEV]; /* empty: stay on the initramfs */
 	char exec[INIT_MAX_ARG];
@@ -67,18 +68,20 @@ void cmdline_defaults(struct init_cfg *cfg);
 /*
  * listen_scan() - does the text of /proc/net/tcp or /proc/net/tcp6 (@text,
  * @len bytes, need not be NUL terminated) hold a socket in state LISTEN (0A)
- * on local port @port? Returns 1 yes, 0 no, -EINVAL if the text does not
- * look like that file at all (no header line).
+ * on local port @port? With @udp, the text of /proc/net/udp or udp6 and an
+ * unconnected socket bound there (07: a UDP server's). Returns 1 yes, 0 no,
+ * -EINVAL if the text does not look like that file at all (no header line).
  */
-int listen_scan(const char *text, size_t len, uint16_t port);
+int listen_scan(const char *text, size_t len, uint16_t port, bool udp);
 
 struct listen_watch {
-	int fd[2]; /* /proc/net/tcp and /proc/net/tcp6, -1 if absent */
+	int fd[2]; /* /proc/net/tcp and tcp6 (udp and udp6), -1 if absent */
 	uint16_t port;
+	bool udp;
 };
 
 /* listen_open() - open the files once; returns 0 or -errno if neither opens. */
-int listen_open(struct listen_watch *w, uint16_t port);
+int listen_open(struct listen_watch *w, uint16_t port, bool udp);
 /* listen_check() - 1 if something listens on the port now, 0 if not. */
 int listen_check(struct listen_watch *w);
 void listen_close(struct listen_watch *w);
@@ -193,7 +196,8 @@ pid_t workload_start(const struct init_cfg *cfg);
 /*
  * supervise() - wait for the signals in @sigs (blocked by the caller): reap
  * children, forward SIGTERM/SIGINT/SIGPWR/SIGHUP to the workload, apply
- * restore hints on SIGIO, ring READY once its port listens. Returns the workload's wait status when it exits.
+ * restore hints on SIGIO, ring READY once its port listens. Returns the workload's wait status when
+ * it exits.
  */
 int supervise(const struct init_cfg *cfg, pid_t pid, const sigset_t *sigs);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Readiness probe: is there a TCP socket in LISTEN on the workload's port? */
+/* Readiness probe: a TCP socket in LISTEN (or a UDP socket bound) on the workload's port? */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "init.h"
 
 #define TCP_LISTEN_STATE 0x0a /* TCP_LISTEN in include/net/tcp_states.h */
+#define UDP_BOUND_STATE	 0x07 /* TCP_CLOSE: an unconnected UDP socket (udp4_seq_show) */
 
 /*
  * Files read at most this far. The kernel lists listening sockets before
@@ -63,7 +64,7 @@ static long hex_field(const char *s, size_t n)
 }
 
 /* One socket line: "  N: LOCALHEX:PORT REMHEX:PORT ST ..."; 1 if it matches. */
-static int line_listens(struct cursor *c, uint16_t port)
+static int line_listens(struct cursor *c, uint16_t port, long state)
 {
 	const char *f, *colon;
 	size_t n;
@@ -77,11 +78,12 @@ static int line_listens(struct cursor *c, uint16_t port)
 		return 0;
 	field(c, &f); /* remote address:port */
 	n = field(c, &f);
-	return n == 2 && hex_field(f, 2) == TCP_LISTEN_STATE;
+	return n == 2 && hex_field(f, 2) == state;
 }
 
-int listen_scan(const char *text, size_t len, uint16_t port)
+int listen_scan(const char *text, size_t len, uint16_t port, bool udp)
 {
+	long state = udp ? UDP_BOUND_STATE : TCP_LISTEN_STATE;
 	struct cursor c = {text, text + len};
 	const char *f;
 	size_t n;
@@ -91,21 +93,23 @@ int listen_scan(const char *text, size_t len, uint16_t port)
 		return -EINVAL;
 	next_line(&c);
 	while (c.p < c.end) {
-		if (line_listens(&c, port))
+		if (line_listens(&c, port, state))
 			return 1;
 		next_line(&c);
 	}
 	return 0;
 }
 
-int listen_open(struct listen_watch *w, uint16_t port)
+int listen_open(struct listen_watch *w, uint16_t port, bool udp)
 {
-	static const char *const files[2] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	static const char *const files[2][2] = {{"/proc/net/tcp", "/proc/net/tcp6"},
+						{"/proc/net/udp", "/proc/net/udp6"}};
 	int i, err = 0;
 
 	w->port = port;
+	w->udp = udp;
 	for (i = 0; i < 2; i++) {
-		w->fd[i] = open(files[i], O_RDONLY | O_CLOEXEC);
+		w->fd[i] = open(files[udp][i], O_RDONLY | O_CLOEXEC);
 		if (w->fd[i] < 0)
 			err = -errno;
 	}
@@ -116,7 +120,7 @@ int listen_open(struct listen_watch *w, uint16_t port)
  * The files stay open: a pread() at offset 0 makes seq_file start over, so
  * each probe costs one or two syscalls per family instead of open/read/close.
  */
-static int check_fd(int fd, uint16_t port)
+static int check_fd(int fd, uint16_t port, bool udp)
 {
 	static char buf[LISTEN_READ_MAX];
 	size_t len = 0;
@@ -137,12 +141,12 @@ static int check_fd(int fd, uint16_t port)
 		if ((size_t)n + 4096 < want)
 			break;
 	}
-	return listen_scan(buf, len, port) == 1;
+	return listen_scan(buf, len, port, udp) == 1;
 }
 
 int listen_check(struct listen_watch *w)
 {
-	return check_fd(w->fd[0], w->port) || check_fd(w->fd[1], w->port);
+	return check_fd(w->fd[0], w->port, w->udp) || check_fd(w->fd[1], w->port, w->udp);
 }
 
 void listen_close(struct listen_watch *w)

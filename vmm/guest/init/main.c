@@ -77,8 +77,10 @@ static const struct run_cfg *read_run(struct init_cfg *cfg)
 		init_panic(EINVAL, "ember.root and " RUN_PATH " both give a root");
 	if (rc.hostname)
 		snprintf(cfg->hostname, sizeof(cfg->hostname), "%s", rc.hostname);
-	if (rc.ready_port)
+	if (rc.ready_port) {
 		cfg->port = rc.ready_port;
+		cfg->port_udp = rc.ready_udp;
+	}
 	return &rc;
 }
 

@@ -118,7 +118,8 @@ static void apply(const struct init_hint *h)
 		flags |= ret ? EMBER_REFRESH_FAILED : EMBER_REFRESH_MAC;
 	}
 	doorbell_ring(EMBER_DB_REFRESHED, flags);
-	log_msg("restored clone %016" PRIx64 ": clock stepped %+" PRId64 " ms, flags 0x%x at %lu ms",
+	log_msg("restored clone %016" PRIx64 ": clock stepped %+" PRId64
+		" ms, flags 0x%x at %lu ms",
 		h->gen, h->clock_step_ns / 1000000, flags, log_ms());
 }
 

@@ -208,8 +208,12 @@ static int key_port(struct cursor *c, char *val, size_t len)
 	    parse_dec(val, (size_t)(slash - val), 65535, &p) || !p)
 		return refuse(c, -EINVAL, "'%.64s': expected PORT/tcp, PORT/udp or PORT/sctp", val);
 	rc->ports[rc->nr_ports++] = (struct run_port){(uint16_t)p, (enum run_proto)i};
-	if (i == RUN_TCP && !rc->ready_port)
+	/* Readiness: the first TCP port; a UDP-only app's first UDP port. */
+	if ((i == RUN_TCP && (!rc->ready_port || rc->ready_udp)) ||
+	    (i == RUN_UDP && !rc->ready_port)) {
 		rc->ready_port = (uint16_t)p;
+		rc->ready_udp = i == RUN_UDP;
+	}
 	return 0;
 }
 

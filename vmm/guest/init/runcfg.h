@@ -53,7 +53,8 @@ struct run_cfg {
 	int nr_dns;
 	struct run_port ports[RUN_MAX_PORTS];
 	int nr_ports;
-	uint16_t ready_port; /* the first TCP port, 0 if none */
+	uint16_t ready_port; /* the first TCP port; else the first UDP one; 0 if none */
+	bool ready_udp;	     /* it is a UDP port: ready once a socket is bound to it */
 	char *buf;	     /* runcfg_read()'s copy of the file (freed by runcfg_free()) */
 };
 

@@ -138,9 +138,10 @@ int supervise(const struct init_cfg *cfg, pid_t pid, const sigset_t *sigs)
 	siginfo_t info;
 	int sig, status = 0;
 
-	w.probing = listen_open(&w.lw, cfg->port) == 0;
+	w.probing = listen_open(&w.lw, cfg->port, cfg->port_udp) == 0;
 	if (!w.probing)
-		log_err("cannot open /proc/net/tcp*: READY will not be sent");
+		log_err("cannot open /proc/net/%s*: READY will not be sent",
+			cfg->port_udp ? "udp" : "tcp");
 	for (;;) {
 		sig = sigtimedwait(sigs, &info, next_timeout(&w, &ts));
 		if (sig == SIGCHLD) {
