@@ -83,6 +83,12 @@ deps:
 		if [ "$$(id -u)" != 0 ]; then echo "ember: missing packages:$$missing (run make deps as root)" >&2; exit 1; fi; \
 		echo "  DEPS     installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+		case " $$missing " in *" docker-registry "*) \
+			if [ -d /run/systemd/system ]; then \
+				systemctl disable --now docker-registry >/dev/null 2>&1; \
+				echo "  DEPS     stopped and disabled the docker-registry service it installs (the tests run their own, on loopback)"; \
+			fi;; \
+		esac; \
 	fi
 
 test: deps
