@@ -137,5 +137,20 @@ done
 ember image rm probe:1 >/dev/null || die "rm after the apps went failed"
 [ ! -e "$rootfs" ] && [ ! -e "${rootfs%.erofs}.users" ] || die "root filesystem or its .users left after rm"
 echo "ok: rm refused while used (reason names the app), done once the apps are gone"
+
+# "image_fs": "ext4": the same image as an ext4 root filesystem, booted as one.
+kill "$EMBERD_PID" && wait "$EMBERD_PID" 2>/dev/null
+EMBERD_PID=""
+env_config
+jq '. + {"image_fs": "ext4"}' "$WORK/emberd.json" >"$WORK/e4.json" && mv "$WORK/e4.json" "$WORK/emberd.json"
+env_emberd -v --vmm "$PWD/tests/lib/fake_vmm.sh"
+ember image import "$L" --name probe:1 >/dev/null 2>&1 || die "import (ext4) failed"
+ext4=$(api http://localhost/v1/images/probe:1 | jq -r .rootfs)
+[ "${ext4##*.}" = ext4 ] && [ -f "$ext4" ] || die "no ext4 root filesystem: $ext4"
+sed "s/\"probe\"/\"probe4\"/" "$WORK/app.json" >"$WORK/app4.json"
+[ "$(env_deploy "$WORK/app4.json")" = 202 ] || die "deploy (ext4): $(cat "$WORK/deploy.out")"
+run_of probe4 1 | records | grep -qx 'fstype=ext4' || die "run config (ext4): $(run_of probe4 1 | records)"
+grep -qx -- "$ext4,ro" "$WORK/state/apps/probe4/snap-v1/boot.argv" || die "disk (ext4): $(cat "$WORK/state/apps/probe4/snap-v1/boot.argv")"
+echo "ok: with image_fs ext4 the image is built and booted as ext4 (fstype=ext4, ${ext4##*/})"
 kill -0 "$EMBERD_PID" || die "emberd is gone"
 echo "PASS"

@@ -159,6 +159,13 @@ static void test_guest_and_host_images(void **state)
 	expect_error("{\"host_images\": {\"d\": {\"kernel\": \"/k\", \"disk\": \"/x\"}}}",
 		     "unknown key \"disk\"");
 	expect_error("{\"guest_kernel\": \"\"}", "\"guest_kernel\": must be a non-empty string");
+	/* What root filesystems are built as. */
+	assert_int_equal(load("{\"image_fs\": \"ext4\"}", &o, err), 0);
+	assert_true(o.image_ext4);
+	assert_int_equal(load("{\"image_fs\": \"erofs\"}", &o, err), 0);
+	assert_false(o.image_ext4);
+	expect_error("{\"image_fs\": \"xfs\"}", "\"image_fs\": must be \"erofs\" or \"ext4\"");
+	expect_error("{\"image_fs\": 1}", "\"image_fs\": must be");
 }
 
 int main(void)

@@ -334,6 +334,8 @@ int images_remove(void *ctx, const char *ref, struct api_reply *rep);
 bool images_busy(const struct emberd *d);
 struct store *images_store(const struct emberd *d);
 const char *images_rootfs_dir(const struct emberd *d);
+/* What root filesystems are built as: an enum rootfs_fs, ROOTFS_EXT4 by "image_fs". */
+int images_fs(const struct emberd *d);
 /* emberd_image.c for emberd_image_pull.c: queues a job of (source), an
  * import path when (pull) is NULL, else a pull's reference; (pull) becomes
  * the job's (freed with it, even on failure). 202 in (rep), or -1. */

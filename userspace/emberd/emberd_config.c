@@ -19,7 +19,7 @@
  *  "host_images": {"demo": {"kernel": "/k", "initrd": "/i.cpio",
  *                           "rootfs": "/r.img", "exec": "/srv/app"}},
  *  "scale_ms": 10, "min_avail_mib": 256, "image_max_bytes": 17179869184,
- *  "image_max_entries": 1000000, "registry_stall_timeout_s": 30}
+ *  "image_max_entries": 1000000, "image_fs": "erofs", "registry_stall_timeout_s": 30}
  *
  * Every key is optional; an unknown key, a wrong type or a value out of
  * range is an error naming it (a typo must not silently keep a default).
@@ -151,6 +151,16 @@ int emberd_config_load(const char *path, struct emberd_opts *o, char *err, size_
 		} else if (!strcmp(key, "scale_ms")) {
 			if (!(rc = number(path, v, key, 1, 1000, &n, err, errlen)))
 				o->scale_ms = (int)n;
+		} else if (!strcmp(key, "image_fs")) {
+			const char *fs = json_string_value(v);
+
+			if (!fs || (strcmp(fs, "erofs") && strcmp(fs, "ext4"))) {
+				snprintf(err, errlen, "%s: \"image_fs\": must be \"erofs\" or \"ext4\"",
+					 path);
+				rc = -EINVAL;
+			} else {
+				o->image_ext4 = !strcmp(fs, "ext4");
+			}
 		} else if (!strcmp(key, "host_images")) {
 			rc = host_images(path, v, o, err, errlen);
 		} else if (!strcmp(key, "min_avail_mib")) {
@@ -172,7 +182,7 @@ int emberd_config_load(const char *path, struct emberd_opts *o, char *err, size_
 				 "%s: unknown key \"%s\" (known: state_dir, run_dir, ingress, "
 				 "pin_root, vmm, guest_kernel, guest_initramfs, host_images, "
 				 "scale_ms, min_avail_mib, image_max_bytes, image_max_entries, "
-				 "registry_stall_timeout_s)",
+				 "image_fs, registry_stall_timeout_s)",
 				 path, key);
 			rc = -EINVAL;
 		}

@@ -3,6 +3,7 @@
 #ifndef EMBER_USERSPACE_EMBERD_CONFIG_H
 #define EMBER_USERSPACE_EMBERD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ struct emberd_opts {
 	/* An image's root filesystem build: files' apparent bytes and tar entries,
 	 * all layers summed (0: no limit). */
 	uint64_t image_max_bytes, image_max_entries;
+	bool image_ext4; /* "image_fs": "ext4": root filesystems built as ext4, not erofs */
 	unsigned int pull_stall_s; /* a pull's transfer silent this long fails (0: 30 s) */
 };
 

@@ -49,6 +49,7 @@ struct image_jobs {
 	struct image_job jobs[IMAGE_JOBS_KEPT];
 	unsigned int next_id;
 	struct layer_limits limits; /* each root filesystem's (--image-max-bytes, -entries) */
+	enum rootfs_fs fs;	    /* what root filesystems are built as ("image_fs") */
 };
 
 bool images_busy(const struct emberd *d)
@@ -67,6 +68,11 @@ struct store *images_store(const struct emberd *d)
 const char *images_rootfs_dir(const struct emberd *d)
 {
 	return d->img->rootfs;
+}
+
+int images_fs(const struct emberd *d)
+{
+	return d->img->fs;
 }
 
 /* ---- the child ---- */
@@ -127,7 +133,7 @@ static void child_result(const struct import_result *ir, const struct rootfs_res
 static void __attribute__((noreturn))
 job_child(struct image_jobs *im, const struct image_job *j, int wfd)
 {
-	struct rootfs_opts ro = {.dir = im->rootfs, .fs = ROOTFS_EROFS, .limits = im->limits};
+	struct rootfs_opts ro = {.dir = im->rootfs, .fs = im->fs, .limits = im->limits};
 	struct import_result ir;
 	struct rootfs_result rr;
 	struct child_build cb = {&ro, &rr};
@@ -440,6 +446,7 @@ int images_open(struct emberd *d)
 	d->img = im;
 	snprintf(im->dir, sizeof(im->dir), "%s/images", d->o.state_dir);
 	snprintf(im->rootfs, sizeof(im->rootfs), "%s/rootfs", im->dir);
+	im->fs = d->o.image_ext4 ? ROOTFS_EXT4 : ROOTFS_EROFS;
 	im->limits = (struct layer_limits){.max_bytes = d->o.image_max_bytes,
 					   .max_entries = d->o.image_max_entries};
 	rc = emberd_mkdir_p(im->rootfs);

@@ -266,7 +266,7 @@ static int build_run(struct emberd *d, const struct app_spec *spec, const struct
 	recf(r, "gid", "%u", (unsigned int)gid);
 	rec(r, "hostname", spec->name);
 	rec(r, "root", "/dev/vda");
-	rec(r, "fstype", "erofs");
+	rec(r, "fstype", rootfs_fs_name(images_fs(d)));
 	add_ports(r, spec);
 	if (r->err == -E2BIG || r->nargs > RUN_ARGS_MAX || r->nenv > RUN_ENV_MAX)
 		return app_fail(err, "image",
@@ -304,7 +304,7 @@ static int resolve_oci(struct emberd *d, struct app_spec *spec, struct run *r, s
 	rc = oci_config_check_platform(&c, "linux", "amd64", &e);
 	if (rc)
 		app_fail(err, "image", "image %s: %s", spec->image, e.msg);
-	if (!rc && rootfs_path(images_rootfs_dir(d), spec->boot.digest, ROOTFS_EROFS,
+	if (!rc && rootfs_path(images_rootfs_dir(d), spec->boot.digest, images_fs(d),
 			       spec->boot.rootfs, sizeof(spec->boot.rootfs), &e))
 		rc = app_fail(err, "image", "image %s: %s", spec->image, e.msg);
 	if (!rc && access(spec->boot.rootfs, R_OK))

@@ -146,7 +146,7 @@ static int view_load(struct emberd *d, const char *ref, const char *digest, stru
 		view_free(v);
 		return img_fail(e, -EINVAL, "config %s: not a JSON object", v->m.config.digest);
 	}
-	if (!rootfs_path(images_rootfs_dir(d), digest, ROOTFS_EROFS, v->rootfs, sizeof(v->rootfs),
+	if (!rootfs_path(images_rootfs_dir(d), digest, images_fs(d), v->rootfs, sizeof(v->rootfs),
 			 e))
 		v->built = !access(v->rootfs, F_OK);
 	return 0;
