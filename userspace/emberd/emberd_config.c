@@ -155,8 +155,8 @@ int emberd_config_load(const char *path, struct emberd_opts *o, char *err, size_
 			const char *fs = json_string_value(v);
 
 			if (!fs || (strcmp(fs, "erofs") && strcmp(fs, "ext4"))) {
-				snprintf(err, errlen, "%s: \"image_fs\": must be \"erofs\" or \"ext4\"",
-					 path);
+				snprintf(err, errlen,
+					 "%s: \"image_fs\": must be \"erofs\" or \"ext4\"", path);
 				rc = -EINVAL;
 			} else {
 				o->image_ext4 = !strcmp(fs, "ext4");
