@@ -195,7 +195,17 @@ _img_fill_probe() {
 		done
 		sed 's/^/env:/' "$d/env"
 	EOF
-	chmod 0755 "$r/bin/probe-start" "$r/srv/www/cgi-bin/probe"
+	cat >"$r/srv/www/cgi-bin/slow" <<-'EOF'
+		#!/bin/sh
+		# GET /cgi-bin/slow?N: answers "slept N" after N seconds (0-60) of
+		# silence on the connection: a request the guest is still working on.
+		n=${QUERY_STRING:-1}
+		case $n in '' | *[!0-9]*) n=1 ;; esac
+		[ "$n" -le 60 ] || n=60
+		sleep "$n"
+		printf 'Content-Type: text/plain\r\n\r\nslept %s\n' "$n"
+	EOF
+	chmod 0755 "$r/bin/probe-start" "$r/srv/www/cgi-bin/probe" "$r/srv/www/cgi-bin/slow"
 }
 
 _img_config_probe() {

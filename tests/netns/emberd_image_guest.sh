@@ -65,6 +65,13 @@ env:PROBE_MODE=image"
 $want"
 echo "ok: the probe's process: argv, uid/gid 1000, cwd /srv/work, hostname, exactly the env"
 
+# A request the guest works on in silence for longer than the idle timeout
+# (2 s) is answered: an open connection keeps the guest live.
+out=$(ip netns exec "$C" curl -sS --max-time 60 "http://$VIP:8080/cgi-bin/slow?6") ||
+	die "GET /cgi-bin/slow?6 failed (the guest slept under an open request?)"
+[ "$(tr -d '\r' <<<"$out")" = "slept 6" ] || die "slow answered: $out"
+echo "ok: a request silent for 6 s, 3 times the idle timeout, was answered"
+
 # --- a UDP-only app: ready once its process has a socket bound to its port ---
 # (busybox's DHCP server on 67/udp, the one UDP server busybox-static has.)
 cat >"$WORK/udp.json" <<JSON

@@ -49,6 +49,7 @@
 #define EMBERD_BOOT_RETRIES 1	  /* boots that end before the snapshot, tried again */
 #define EMBERD_SCALE_IN_MS  2000  /* load low for this long before a guest is removed */
 #define EMBERD_DRAIN_MAX_MS 60000 /* a draining guest's flows get this long to end */
+#define EMBERD_BUSY_IDLE_MS 60000 /* silence before a guest with open flows counts as idle */
 #define EMBERD_MEM_CHECK_MS 1000  /* MemAvailable read this often */
 #define EMBERD_MEM_EVICT_MS 100	  /* under pressure: one paused guest stopped per period */
 
