@@ -17,7 +17,9 @@
 # default 5), EMBER_BENCH_WAKES (requests of each client from zero, and to
 # the live guest; default 20), EMBER_BENCH_IDLE_MS (the app's idle timeout,
 # default 2000), EMBER_BENCH_STANDBY (paused clones measured, default 4),
-# EMBER_BENCH_PARTS (default import,guest). EMBER_BENCH_REDIS_LAYOUT is how
+# EMBER_BENCH_PARTS (default import,guest), EMBER_BENCH_IMAGE_FS (the root
+# filesystem the guest part boots: erofs, the default, or ext4, emberd's
+# "image_fs"). EMBER_BENCH_REDIS_LAYOUT is how
 # the script hands the image's path to its nested run.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -29,6 +31,8 @@ WAKES=${EMBER_BENCH_WAKES:-20}
 STANDBY=${EMBER_BENCH_STANDBY:-4}
 IDLE_MS=${EMBER_BENCH_IDLE_MS:-2000}
 PARTS=",${EMBER_BENCH_PARTS:-import,guest},"
+IMAGE_FS=${EMBER_BENCH_IMAGE_FS:-erofs}
+case $IMAGE_FS in erofs | ext4) ;; *) echo "image: EMBER_BENCH_IMAGE_FS is erofs or ext4" >&2; exit 2 ;; esac
 part() { case $PARTS in *",$1,"*) return 0 ;; esac; return 1; }
 VIP=10.100.0.90
 export EMBER_NESTED_MEM=${EMBER_NESTED_MEM:-3072}
@@ -246,8 +250,12 @@ client() {
 sum() { awk '{ n += $1 } END { print n + 0 }'; }
 
 env_net
+env_config
+jq --arg fs "$IMAGE_FS" '. + {image_fs: $fs}' "$WORK/emberd.json" >"$WORK/e.json" &&
+	mv "$WORK/e.json" "$WORK/emberd.json"
 env_emberd --scale-ms 10
-note "emberd ready"
+note "emberd ready (root filesystems: $IMAGE_FS)"
+echo "image_fs=$IMAGE_FS"
 ember image import "$LAYOUT" --name redis:7 >/dev/null 2>"$WORK/imp.err" || die "import: $(cat "$WORK/imp.err")"
 cat >"$WORK/redis.json" <<JSON
 {"name": "redis", "image": "redis:7", "services": [{"vip": "$VIP"}],
