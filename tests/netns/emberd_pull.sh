@@ -85,15 +85,11 @@ push() { # LAYOUT DEST [CREDS]
 		die "skopeo could not push to $2: $(cat "$WORK/skopeo.log")"
 }
 
-# The image: one layer holding /bin/busybox (as emberd_images.sh builds it).
+# The image: the probe test image (tests/lib/images.sh, one layer), copied
+# out of the cache, which the second image's umoci calls must not touch.
+. tests/lib/images.sh
 L=$WORK/layout
-umoci init --layout "$L" && umoci new --image "$L:latest" &&
-	umoci unpack --image "$L:latest" "$WORK/bundle" >/dev/null &&
-	mkdir -p "$WORK/bundle/rootfs/bin" && cp /bin/busybox "$WORK/bundle/rootfs/bin/" &&
-	umoci repack --image "$L:latest" "$WORK/bundle" &&
-	umoci config --image "$L:latest" --os linux --architecture amd64 \
-		--config.entrypoint /bin/busybox --config.cmd httpd --config.cmd -f &&
-	umoci gc --layout "$L" || fail "umoci could not build the layout"
+probe=$(image_layout probe) && cp -a "$probe" "$L" || fail "cannot build the probe image"
 # A second image: the same plus a layer of 256 KiB of random bytes (it does
 # not compress: the hostile registry cuts it halfway).
 L2=$WORK/layout2

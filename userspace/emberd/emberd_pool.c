@@ -152,7 +152,7 @@ static void tick_live(struct emberd *d, struct eapp *a, struct guest *g, uint64_
 {
 	const struct app_spec *s = app_spec_of(a);
 	struct dp_counters c = {0};
-	uint64_t last, limit, flows;
+	uint64_t last, flows;
 
 	dp_guest_counters(d->dp, (uint32_t)g->slot, &c);
 	if (g->wake) {
@@ -164,16 +164,18 @@ static void tick_live(struct emberd *d, struct eapp *a, struct guest *g, uint64_
 		return;
 	}
 	last = c.last_seen_ns > g->live_since ? c.last_seen_ns : g->live_since;
-	limit = s->idle_timeout_ms;
+	if (now <= last || now - last <= s->idle_timeout_ms * 1000000ull ||
+	    app_count(a, G_LIVE) <= s->min_instances)
+		return;
 	/* Silence is not idleness while a connection is open: a request the
 	 * guest is still working on sends nothing until its answer. Such a
 	 * guest sleeps only after EMBERD_BUSY_IDLE_MS without a packet (a
-	 * client gone without FIN or RST must not pin it live for ever). */
-	if (limit < EMBERD_BUSY_IDLE_MS && !app_guest_flows(d, g, &flows) && flows)
-		limit = EMBERD_BUSY_IDLE_MS;
-	if (now > last && now - last > limit * 1000000ull &&
-	    app_count(a, G_LIVE) > s->min_instances)
-		app_guest_sleep(d, a, g);
+	 * client gone without FIN or RST must not pin it live for ever). The
+	 * map is read only for a guest silent past its idle timeout. */
+	if (now - last <= EMBERD_BUSY_IDLE_MS * 1000000ull && !app_guest_flows(d, g, &flows) &&
+	    flows)
+		return;
+	app_guest_sleep(d, a, g);
 }
 
 /*
